@@ -1,0 +1,109 @@
+"""The host's log: a rotating loguru file, with Twisted's own events bridged into it.
+
+The sink is added when the service starts (after twistd has daemonized, so the
+file handle survives the fork) and removed when it stops. Chat events carry
+structured fields (event, user, room, addr) at the end of each line, so the
+log can be grepped by user or room.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from loguru import logger
+from twisted.application.service import MultiService
+from twisted.logger import LogLevel, formatEvent, globalLogPublisher
+
+ROTATION = "500 KB"
+RETENTION = "1 week"
+
+_LEVELS = {
+    LogLevel.debug: "DEBUG",
+    LogLevel.info: "INFO",
+    LogLevel.warn: "WARNING",
+    LogLevel.error: "ERROR",
+    LogLevel.critical: "CRITICAL",
+}
+
+
+def _format(record) -> str:
+    fields = " ".join(f"{key}={value}" for key, value in record["extra"].items())
+    fields = fields.replace("{", "{{").replace("}", "}}")
+    return "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message}" + (f" | {fields}" if fields else "") + "\n{exception}"
+
+
+class TwistedBridge:
+    """A Twisted log observer that writes each event to loguru.
+
+    Guarded against re-entry: if a sink fails, loguru reports it on stderr,
+    which twistd may have redirected into the Twisted log -- and so back here.
+    """
+
+    def __init__(self) -> None:
+        self._busy = False
+
+    def __call__(self, event: dict) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            text = formatEvent(event)
+            failure = event.get("log_failure")
+            if failure is not None:
+                text = f"{text}\n{failure.getTraceback()}".strip()
+            level = _LEVELS.get(event.get("log_level"), "INFO")
+            logger.bind(source="twisted").log(level, text)
+        finally:
+            self._busy = False
+
+
+class LogService(MultiService):
+    """Keeps the log open around its children: opened before they start, closed after they stop."""
+
+    def __init__(self, path: str, console: bool = True):
+        super().__init__()
+        self.path = path
+        self.console = console
+        self._bridge = TwistedBridge()
+        self._sinks: list[int] = []
+
+    # twistd calls privilegedStartService after daemonizing and before the
+    # listener binds, so the log also shows which port it bound.
+    def privilegedStartService(self) -> None:
+        self._open()
+        super().privilegedStartService()
+
+    def startService(self) -> None:
+        self._open()
+        super().startService()
+
+    def _open(self) -> None:
+        if self._sinks:
+            return
+        try:
+            logger.remove(0)  # loguru's default stderr handler
+        except ValueError:
+            pass
+        self._sinks.append(
+            logger.add(self.path, format=_format, rotation=ROTATION, retention=RETENTION, enqueue=False, encoding="utf-8")
+        )
+        if self.console and sys.__stderr__ is not None:
+            # Chat events on the host's terminal too; Twisted's own already go there.
+            self._sinks.append(
+                logger.add(sys.__stderr__, format=_format, level="INFO", filter=lambda r: r["extra"].get("source") != "twisted")
+            )
+        globalLogPublisher.addObserver(self._bridge)
+        logger.bind(event="start").info("chatroom starting; logging to {}", self.path)
+
+    def stopService(self):
+        d = super().stopService()
+        d.addBoth(self._close)
+        return d
+
+    def _close(self, result):
+        logger.bind(event="stop").info("chatroom stopped")
+        globalLogPublisher.removeObserver(self._bridge)
+        for sink in self._sinks:
+            logger.remove(sink)
+        self._sinks.clear()
+        return result

@@ -1,0 +1,61 @@
+"""The twelve name colours and their ANSI sequences."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+RESET = "\x1b[0m"
+
+
+@dataclass(frozen=True)
+class Colour:
+    name: str
+    sgr: str  # the SGR parameters that select this colour
+
+    def paint(self, text: str) -> str:
+        return f"\x1b[{self.sgr}m{text}{RESET}"
+
+
+COLOURS: tuple[Colour, ...] = (
+    Colour("black", "30"),
+    Colour("white", "97"),
+    Colour("pink", "38;5;213"),
+    Colour("red", "38;5;196"),
+    Colour("orange", "38;5;208"),
+    Colour("yellow", "38;5;226"),
+    Colour("green", "38;5;40"),
+    Colour("cyan", "38;5;51"),
+    Colour("teal", "38;5;30"),
+    Colour("light blue", "38;5;117"),
+    Colour("blue", "38;5;33"),
+    Colour("purple", "38;5;129"),
+)
+
+# Black vanishes on most terminals' dark background, so it is never picked for
+# someone who did not ask for it.
+_PICKABLE = tuple(c for c in COLOURS if c.name != "black")
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+_BY_KEY = {_squash(c.name): c for c in COLOURS}
+
+
+def find_colour(text: str) -> Colour | None:
+    """The colour a person meant: 'Light Blue', 'lightblue', 'light-blue' or its number 1-12."""
+    text = text.strip()
+    if text.isdigit() and 1 <= int(text) <= len(COLOURS):
+        return COLOURS[int(text) - 1]
+    return _BY_KEY.get(_squash(text))
+
+
+def pick_colour(rng: random.Random) -> Colour:
+    return rng.choice(_PICKABLE)
+
+
+def colour_menu() -> str:
+    """'1 black, 2 white, ...' with each name shown in its own colour."""
+    return ", ".join(f"{i} {c.paint(c.name)}" for i, c in enumerate(COLOURS, 1))

@@ -1,0 +1,230 @@
+"""The hall: every connection, every room, and what happens when people talk or move.
+
+Plain Python: no sockets, no reactor. Connections come in as `Peer`s and time
+comes from an injected clock, so all of it can be tested by calling it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from loguru import logger
+from twisted.internet.interfaces import IReactorTime
+
+from chatroom import render
+from chatroom.moderation import ShoutPolicy
+from chatroom.names import name_key, name_problem, user_name_problem
+from chatroom.room import LOBBY, Room
+from chatroom.session import Peer, Session
+from chatroom.settings import Settings
+
+
+class Hall:
+    def __init__(
+        self,
+        clock: IReactorTime,
+        settings: Settings = Settings(),
+        rng: random.Random | None = None,
+    ):
+        self.clock = clock
+        self.settings = settings
+        self.rng = rng or random.Random()
+        self.render = render.Renderer(clock)
+        self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
+        self.lobby = Room(LOBBY, settings.history)
+        self.rooms: dict[str, Room] = {self.lobby.key: self.lobby}
+        self.sessions: set[Session] = set()  # every connection, logged in or not
+        self.names: dict[str, Session] = {}  # name key -> its holder, from the name prompt on
+
+    # Arriving.
+
+    def connect(self, peer: Peer) -> Session:
+        session = Session(self, peer)
+        self.sessions.add(session)
+        logger.bind(event="connect", addr=peer.address).info("connection from {}", peer.address)
+        session.start()
+        return session
+
+    def claim_name(self, session: Session, name: str) -> str | None:
+        """Give `session` the name `name`; or say why not."""
+        problem = user_name_problem(name)
+        if problem:
+            return problem
+        key = name_key(name)
+        holder = self.names.get(key)
+        if holder is not None and holder is not session:
+            return f"The name {name!r} is taken."
+        if session.key:
+            del self.names[session.key]
+        self.names[key] = session
+        session.set_name(name)
+        return None
+
+    def admit(self, session: Session) -> None:
+        """A session with a name and a colour comes online, in the lobby."""
+        others = [s.name for s in self.online()]
+        logger.bind(event="login", user=session.name, addr=session.peer.address).info(
+            "{} logged in from {} ({})", session.name, session.peer.address, session.colour.name
+        )
+        welcome = [f"Welcome, {session.painted}! You are online. Type /help (or @help) for the commands."]
+        if self.settings.motd:
+            welcome.append(self.settings.motd)
+        welcome.append(f"Online now: {', '.join(others)}." if others else "Nobody else is here yet.")
+        session.notice(*welcome)
+        self._enter(session, self.lobby)
+
+    def online(self) -> list[Session]:
+        return [s for room in self.rooms.values() for s in room.members]
+
+    def find(self, name: str) -> Session | None:
+        """Who is online under `name`, ignoring case and look-alikes."""
+        session = self.names.get(name_key(name))
+        return session if session is not None and session.online else None
+
+    # Moving between rooms.
+
+    def move(self, session: Session, room_name: str) -> None:
+        name = room_name.removeprefix("#")
+        problem = name_problem(name, "room name")
+        if problem:
+            session.error(problem)
+            return
+        target = self.rooms.get(name_key(name))
+        if target is session.room:
+            session.notice(f"You are already in {target.title}.")
+            return
+        self._leave(session, f"{session.name} left the room.")
+        if target is None:
+            target = self.rooms[name_key(name)] = Room(name, self.settings.history)
+            logger.bind(event="room", user=session.name, room=name).info("{} created room {}", session.name, name)
+        self._enter(session, target)
+
+    def _enter(self, session: Session, room: Room) -> None:
+        others = room.names()
+        room.members[session] = None
+        session.room = room
+        logger.bind(event="join", user=session.name, room=room.name).info("{} joined {}", session.name, room.name)
+        lines = [f"You are in {room.title}" + (f" with {', '.join(others)}." if others else ", alone.")]
+        if room.history:
+            lines.append(f"The last lines said in {room.title}:")
+        session.notice(*lines)
+        if room.history:
+            session.send(b"".join(room.history))
+            session.notice("(end of recent lines)")
+        room.broadcast(self.render.event(f"{session.name} joined {room.title}."), skip=session)
+
+    def _leave(self, session: Session, announcement: str | None) -> None:
+        room = session.room
+        if room is None:
+            return
+        del room.members[session]
+        session.room = None
+        logger.bind(event="leave", user=session.name, room=room.name).info("{} left {}", session.name, room.name)
+        if not room.members and not room.is_lobby:
+            del self.rooms[room.key]
+            logger.bind(event="room", room=room.name).info("room {} closed: its last member left", room.name)
+        elif announcement:
+            room.broadcast(self.render.event(announcement))
+
+    # Talking.
+
+    def say(self, session: Session, text: str) -> None:
+        if self.shouts.allows(session, text):
+            session.room.say(self.render.chat(session, text))
+            _log_message(session, session.room.name, f"{session.name}: {text}")
+
+    def act(self, session: Session, text: str) -> None:
+        if self.shouts.allows(session, text):
+            session.room.say(self.render.action(session, text))
+            _log_message(session, session.room.name, f"* {session.name} {text}")
+
+    def say_to_all(self, session: Session, text: str) -> None:
+        if self.shouts.allows(session, text):
+            data = self.render.to_all(session, text)
+            for room in self.rooms.values():
+                room.say(data)
+            _log_message(session, "*", f"{session.name}: {text}")
+
+    def private(self, sender: Session, recipient_name: str, text: str) -> None:
+        recipient = self.find(recipient_name)
+        if recipient is None:
+            sender.error(f"Nobody called {recipient_name!r} is online. /who lists who is.")
+            return
+        self.private_to(sender, recipient, text)
+
+    def private_to(self, sender: Session, recipient: Session, text: str) -> None:
+        if recipient is sender:
+            sender.error("That is you.")
+            return
+        if not recipient.online:
+            sender.error(f"{recipient.name} is no longer online.")
+            return
+        data = self.render.private(sender, recipient, text)
+        recipient.send(data)
+        sender.send(data)
+        recipient.reply_to = sender
+        # Who wrote to whom is logged; what they wrote is theirs (see README).
+        logger.bind(event="private", user=sender.name, to=recipient.name).info(
+            "private message {} -> {}", sender.name, recipient.name
+        )
+
+    # Changing oneself.
+
+    def rename(self, session: Session, name: str) -> None:
+        old = session.name
+        if name == old:
+            session.notice(f"Your name is already {old}.")
+            return
+        problem = self.claim_name(session, name)
+        if problem:
+            session.error(problem)
+            return
+        logger.bind(event="nick", user=name, room=session.room_name).info("{} is now known as {}", old, name)
+        session.room.broadcast(self.render.event(f"{old} is now known as {session.painted}."))
+
+    # Leaving.
+
+    def quit(self, session: Session, message: str = "") -> None:
+        session.notice("Goodbye!")
+        self.leave_chat(session, message)
+        session.peer.disconnect()
+
+    def leave_chat(self, session: Session, detail: str = "") -> None:
+        self.drop(session, f"{session.name} left the chat" + (f" ({detail})." if detail else "."))
+
+    def kick(self, session: Session, reason: str) -> None:
+        session.notice(f"You have been kicked for {reason}.")
+        logger.bind(event="kick", user=session.name, room=session.room_name).warning(
+            "{} kicked for {}", session.name, reason
+        )
+        self.drop(session, f"{session.name} was kicked for {reason}.")
+        session.peer.disconnect()
+
+    def drop(self, session: Session, announcement: str | None) -> None:
+        """Forget `session`; its room hears `announcement`. Safe to call twice."""
+        if session not in self.sessions:
+            return
+        self.sessions.remove(session)
+        if self.names.get(session.key) is session:
+            del self.names[session.key]
+        self._leave(session, announcement)
+        session.gone()
+        logger.bind(event="disconnect", user=session.name, addr=session.peer.address).info(
+            "{} disconnected", session.name or session.peer.address
+        )
+
+    def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:
+        """Tell everyone, then close every connection (no one-by-one leave notices)."""
+        logger.bind(event="shutdown").warning("shutting down: telling {} connections", len(self.sessions))
+        for session in list(self.sessions):
+            session.notice(message)
+            self.drop(session, None)
+            session.peer.disconnect()
+
+    def server_time(self) -> str:
+        return time.strftime("%A %Y-%m-%d %H:%M:%S %Z", time.localtime(self.clock.seconds()))
+
+
+def _log_message(session: Session, room: str, line: str) -> None:
+    logger.bind(event="message", user=session.name, room=room).info("[{}] {}", room, line)

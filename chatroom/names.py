@@ -1,0 +1,45 @@
+"""Rules for user and room names, and the key that makes look-alikes collide."""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_NAME_LENGTH = 20
+
+# Names never hold punctuation beyond these, so a name can never look like the
+# server's "***" or carry a ':' that would let its owner fake another speaker.
+_EXTRA_NAME_CHARS = frozenset("-_.")
+
+RESERVED = frozenset({"server", "chatroom", "admin", "operator", "lobby"})
+
+
+def name_key(name: str) -> str:
+    """What two names are compared by: 'Alice', 'ALICE' and 'Ａｌｉｃｅ' share one key."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def name_problem(name: str, what: str = "name") -> str | None:
+    """Why `name` cannot be used as a `what` ('name', 'room name'), or None if it can."""
+    if not name:
+        return f"A {what} cannot be empty."
+    if len(name) > MAX_NAME_LENGTH:
+        return f"A {what} can be at most {MAX_NAME_LENGTH} characters long."
+    if any(ch.isspace() for ch in name):
+        return f"A {what} cannot contain spaces."
+    if any(unicodedata.category(ch)[0] == "C" for ch in name):
+        return f"A {what} cannot contain control characters."
+    if not all(_allowed(ch) for ch in name):
+        return f"A {what} may use only letters, digits, '-', '_' and '.'."
+    return None
+
+
+def user_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a user's name (ignoring who already has it), or None."""
+    problem = name_problem(name)
+    if problem is None and name_key(name) in RESERVED:
+        problem = f"The name {name!r} is reserved."
+    return problem
+
+
+def _allowed(ch: str) -> bool:
+    return ch in _EXTRA_NAME_CHARS or unicodedata.category(ch)[0] in "LMN"

@@ -1,0 +1,33 @@
+"""The hall as a Twisted service: on shutdown everyone is told before their connection closes."""
+
+from __future__ import annotations
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+
+from chatroom.hall import Hall
+from chatroom.protocol import ChatFactory
+
+DRAIN_SECONDS = 3.0
+
+
+class ChatService(Service):
+    def __init__(self, hall: Hall, factory: ChatFactory, clock: IReactorTime):
+        self.hall = hall
+        self.factory = factory
+        self.clock = clock
+
+    def stopService(self) -> Deferred:
+        super().stopService()
+        self.hall.shutdown()
+        return Deferred.fromCoroutine(self._drain())
+
+    async def _drain(self) -> None:
+        """Wait for the goodbyes to go out and the connections to close, for a few seconds at most."""
+        deadline = self.clock.seconds() + DRAIN_SECONDS
+        while self.factory.connections and self.clock.seconds() < deadline:
+            await deferLater(self.clock, 0.05)
+        for protocol in list(self.factory.connections):
+            protocol.transport.abortConnection()

@@ -1,0 +1,84 @@
+"""Helpers shared by the tests: a fake connection for the core, and ANSI stripping."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from twisted.internet.task import Clock
+
+from chatroom.hall import Hall
+from chatroom.settings import Settings
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain(data: bytes | str) -> str:
+    text = data.decode() if isinstance(data, bytes) else data
+    return ANSI.sub("", text)
+
+
+class FakePeer:
+    """A `Peer` that remembers what the core sent it."""
+
+    def __init__(self, address: str = "127.0.0.1:5000"):
+        self.address = address
+        self.sent: list[bytes] = []
+        self.disconnected = False
+
+    def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    def disconnect(self) -> None:
+        self.disconnected = True
+
+    def text(self) -> str:
+        """Everything received so far, without colours, and forget it."""
+        out = plain(b"".join(self.sent))
+        self.sent.clear()
+        return out
+
+
+class Chatter:
+    """A logged-in user of a Hall, driven by lines as a client would send them."""
+
+    def __init__(self, hall: Hall, name: str, colour: str = "blue"):
+        self.peer = FakePeer(f"127.0.0.1:{5000 + len(hall.sessions)}")
+        self.session = hall.connect(self.peer)
+        self.say(name)
+        self.say(colour)
+        self.peer.sent.clear()
+
+    def say(self, line: str) -> str:
+        self.session.line(line)
+        return self.peer.text()
+
+    def read(self) -> str:
+        return self.peer.text()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    c = Clock()
+    c.advance(1_700_000_000)
+    return c
+
+
+@pytest.fixture
+def hall(clock) -> Hall:
+    return Hall(clock, Settings(), rng=random.Random(1))
+
+
+@pytest.fixture
+def make_chatter(hall):
+    """Logs people in; each starts with nothing unread, and so does everyone before them."""
+    everyone: list[Chatter] = []
+
+    def make(name: str, colour: str = "blue") -> Chatter:
+        everyone.append(Chatter(hall, name, colour))
+        for chatter in everyone:
+            chatter.read()
+        return everyone[-1]
+
+    return make
