@@ -15,7 +15,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def plain(data: bytes | str) -> str:
-    text = data.decode() if isinstance(data, bytes) else data
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     return ANSI.sub("", text)
 
 

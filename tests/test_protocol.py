@@ -1,0 +1,199 @@
+"""The Twisted adapter, driven with StringTransport: bytes in, bytes out."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.internet.error import ConnectionDone
+
+from chatroom.protocol import ChatFactory
+from chatroom.telnet import DONT, IAC, WILL, WONT, DO
+from conftest import plain
+
+MAX_LINE = 100
+
+
+class Client:
+    """One connection to the factory over a StringTransport."""
+
+    _port = 40000
+
+    def __init__(self, factory: ChatFactory):
+        Client._port += 1
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "10.1.2.3", Client._port))
+        self.protocol = factory.buildProtocol(self.transport.getPeer())
+        self.protocol.makeConnection(self.transport)
+
+    def send(self, data: bytes) -> str:
+        self.protocol.dataReceived(data)
+        return self.read()
+
+    def read(self) -> str:
+        out = plain(self.transport.value())
+        self.transport.clear()
+        return out
+
+    def close(self) -> None:
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+
+
+@pytest.fixture
+def factory(hall):
+    return ChatFactory(hall, max_line=MAX_LINE, max_backlog=4096)
+
+
+@pytest.fixture
+def login(factory):
+    clients: list[Client] = []
+
+    def make(name: str, ending: bytes = b"\n") -> Client:
+        client = Client(factory)
+        client.send(name.encode() + ending + b"red" + ending)
+        clients.append(client)
+        for c in clients:
+            c.read()
+        return client
+
+    return make
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n", b"\r", b"\r\0"])
+def test_every_line_ending_works(login, ending):
+    alice, bob = login("alice", ending), login("bob")
+    alice.send(b"one" + ending + b"two" + ending)
+    text = bob.read()
+    assert "alice: one\r\n" in text and "alice: two\r\n" in text
+    assert alice.protocol.session.colour.name == "red"
+
+
+def test_a_lone_cr_ends_the_line_at_once(login):
+    alice, bob = login("alice"), login("bob")
+    alice.send(b"now\r")
+    assert "alice: now" in bob.read()
+
+
+def test_crlf_split_across_reads_is_one_line_end(factory):
+    client = Client(factory)
+    answers = client.send(b"alice\r") + client.send(b"\nred\r")
+    assert "You are online" in answers
+    assert client.protocol.session.colour.name == "red"  # the '\n' did not answer the colour prompt
+
+
+def test_a_long_line_is_refused_and_the_connection_kept(login):
+    alice, bob = login("alice"), login("bob")
+    answer = alice.send(b"x" * (MAX_LINE + 1) + b"\nafter\n")
+    assert f"longer than {MAX_LINE} bytes" in answer
+    assert not alice.transport.disconnecting
+    text = bob.read()
+    assert "xxx" not in text and "alice: after" in text
+
+
+def test_a_long_line_arriving_in_pieces_is_refused_once(login):
+    alice, bob = login("alice"), login("bob")
+    answers = "".join(alice.send(b"y" * 60) for _ in range(10))
+    answers += alice.send(b"yyy\nnext\n")
+    assert answers.count("longer than") == 1
+    text = bob.read()
+    assert "yyy" not in text and "alice: next" in text
+
+
+def test_a_line_of_exactly_the_limit_is_fine(login):
+    alice, bob = login("alice"), login("bob")
+    body = b"z" * (MAX_LINE - 1)
+    alice.send(body + b"\n")
+    assert body.decode() in bob.read()
+
+
+def test_bytes_that_are_not_utf8_are_replaced(login):
+    alice, bob = login("alice"), login("bob")
+    alice.send(b"caf\xe9 \xc3\x28 ok\n")
+    assert "alice: caf\ufffd \ufffd( ok" in bob.read()
+
+
+def test_utf8_split_across_reads_survives(login):
+    alice, bob = login("alice"), login("bob")
+    data = "héllo wörld\n".encode()
+    alice.send(data[:2])
+    alice.send(data[2:])
+    assert "alice: héllo wörld" in bob.read()
+
+
+def test_telnet_negotiation_is_answered_and_never_shown(login, factory):
+    alice = login("alice")
+    client = Client(factory)
+    client.transport.clear()
+    client.protocol.dataReceived(bytes([IAC, WILL, 31, IAC, DO, 3]) + b"bob\r\n")
+    reply = client.transport.value()
+    assert reply.startswith(bytes([IAC, DONT, 31, IAC, WONT, 3]))
+    client.send(b"green\r\nhi" + bytes([IAC, 244]) + b" all\r\n")
+    assert "bob: hi all\r\n" in alice.read()
+
+
+def test_escape_sequences_do_not_reach_others(login):
+    alice, bob = login("alice"), login("bob")
+    alice.send(b"\x1b[2J\x1b[31mred alert\x07\n")
+    raw = bob.transport.value()
+    assert b"\x1b[2J" not in raw and b"\x07" not in raw and b"\x1b[31mred" not in raw
+
+
+def test_every_line_the_server_sends_ends_with_crlf(login):
+    alice = login("alice")
+    for command in (b"/help", b"/who", b"/list", b"/time", b"hello", b"/nope"):
+        alice.protocol.dataReceived(command + b"\n")
+    sent = alice.transport.value()
+    assert sent.endswith(b"\r\n")
+    assert b"\n" not in sent.replace(b"\r\n", b"") and b"\r" not in sent.replace(b"\r\n", b"")
+
+
+def test_the_log_records_the_connection_address(factory, hall):
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}")
+    try:
+        Client(factory)
+    finally:
+        logger.remove(sink)
+    assert any("connection from 10.1.2.3:" in line for line in lines)
+
+
+def test_a_client_that_stops_reading_is_cut_off_and_nobody_else_loses_a_line(login):
+    alice, bob, slow = login("alice"), login("bob"), login("slow")
+    slow.protocol._backlog.pauseProducing()  # what the transport does when its buffer fills
+    for i in range(200):
+        alice.send(f"line {i} ".encode() + b"." * 40 + b"\n")
+    assert slow.transport.disconnected  # abortConnection: no waiting for a reader that never reads
+    slow.close()
+    got = bob.read()
+    assert all(f"alice: line {i} " in got for i in range(200))
+    assert "slow left the chat (too far behind: stopped reading)." in got
+    queued_after_pause = len(slow.transport.value())
+    assert queued_after_pause < 4096 + 2 * 200 * 80  # stopped writing once cut off
+
+
+def test_a_paused_client_that_catches_up_is_kept(login):
+    alice, slow = login("alice"), login("slow")
+    for _ in range(5):
+        slow.protocol._backlog.pauseProducing()
+        for i in range(20):
+            alice.send(b"." * 60 + b"\n")
+        slow.protocol._backlog.resumeProducing()
+    assert not slow.transport.disconnecting
+
+
+def test_connection_lost_before_login_is_quiet(login, factory, hall):
+    alice = login("alice")
+    client = Client(factory)
+    client.close()
+    assert alice.read() == ""
+    assert client.protocol not in factory.connections
+    assert len(hall.sessions) == 1
+
+
+def test_quit_closes_the_connection_and_ignores_the_rest(login):
+    alice, bob = login("alice"), login("bob")
+    alice.send(b"/quit\nafter quit\n")
+    assert alice.transport.disconnecting
+    assert "after quit" not in bob.read()

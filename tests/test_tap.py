@@ -1,0 +1,136 @@
+"""twistd's side: options, their validation, and the service they build."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+from loguru import logger
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import Logger
+from twisted.python import usage
+
+from chatroom.chatlog import LogService, TwistedBridge
+from chatroom.tap import Options, makeService
+
+
+def parse(*args: str) -> Options:
+    options = Options()
+    options.parseOptions(list(args))
+    return options
+
+
+def test_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    options = parse()
+    assert options["port"] == "tcp:10001:backlog=1024"
+    assert options["logfile"] == str(tmp_path / "chatroom.log")
+    settings = options.settings()
+    assert (settings.shout_min_letters, settings.shout_strikes, settings.history) == (5, 2, 20)
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("10001", "tcp:10001:backlog=1024"),
+        ("0", "tcp:0:backlog=1024"),
+        ("tcp:0:interface=127.0.0.1", "tcp:0:interface=127.0.0.1:backlog=1024"),
+        ("tcp:5000:backlog=10", "tcp:5000:backlog=10"),
+        ("unix:/tmp/chat.sock", "unix:/tmp/chat.sock"),
+    ],
+)
+def test_port_takes_a_number_or_an_endpoint(given, expected):
+    assert parse("--port", given)["port"] == expected
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--port", "70000"], "not a port number"),
+        (["--port", "bogus:1"], "not a valid endpoint"),
+        (["--port", "tcp:notaport"], "not a valid endpoint"),
+        (["--shout-strikes", "0"], "less than 1"),
+        (["--shout-min-letters", "many"], "invalid literal"),
+        (["--history", "-1"], "less than 0"),
+        (["--max-line", "10"], "less than 64"),
+        (["--logfile", "/no/such/folder/chat.log"], "does not exist"),
+        (["--colour", "red"], "option --colour not recognized"),
+    ],
+)
+def test_bad_values_are_usage_errors(args, message):
+    with pytest.raises(usage.UsageError, match=message):
+        parse(*args)
+
+
+def test_every_option_is_documented():
+    help_text = str(Options())
+    for option in ("--port", "--logfile", "--shout-min-letters", "--shout-strikes", "--history", "--max-line", "--max-backlog", "--motd"):
+        assert option in help_text
+
+
+def test_the_service_listens_logs_and_closes_its_log(tmp_path):
+    reactor = MemoryReactorClock()
+    log = tmp_path / "chat.log"
+    options = parse("--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3")
+    service = makeService(options, reactor=reactor)
+    service.privilegedStartService()
+    service.startService()
+    port, factory, backlog, interface = reactor.tcpServers[0]
+    assert (port, backlog, interface) == (4321, 1024, "127.0.0.1")
+    assert factory.hall.settings.history == 3
+    Logger(namespace="test").info("an event from Twisted")
+    service.stopService()
+    logger.info("after stop: must not reach the file")
+    text = log.read_text()
+    assert "chatroom starting" in text
+    assert "an event from Twisted | source=twisted" in text
+    assert "chatroom stopped" in text
+    assert "after stop" not in text
+
+
+def test_the_log_rotates_at_500_kb(tmp_path):
+    service = LogService(str(tmp_path / "chat.log"), console=False)
+    service.startService()
+    try:
+        for i in range(7000):
+            logger.bind(event="message").info("[lobby] someone: {} {}", i, "x" * 80)
+    finally:
+        service.stopService()
+    files = glob.glob(str(tmp_path / "chat*.log"))
+    assert len(files) >= 2
+    assert all(os.path.getsize(f) <= 510_000 for f in files)
+
+
+def test_the_twisted_bridge_does_not_reenter_itself():
+    bridge = TwistedBridge()
+    calls = []
+
+    def sink(message):
+        calls.append(message)
+        bridge({"log_format": "echo from the sink", "log_level": None})  # as stderr redirected into Twisted would
+
+    sink_id = logger.add(sink, format="{message}")
+    try:
+        bridge({"log_format": "first", "log_level": None})
+    finally:
+        logger.remove(sink_id)
+    assert len(calls) == 1
+
+
+def test_the_bridge_carries_tracebacks(tmp_path):
+    bridge = TwistedBridge()
+    lines = []
+    sink_id = logger.add(lines.append, format="{level} {message}")
+    try:
+        try:
+            1 / 0
+        except ZeroDivisionError:
+            from twisted.python.failure import Failure
+            from twisted.logger import LogLevel
+
+            bridge({"log_format": "Unhandled Error", "log_level": LogLevel.critical, "log_failure": Failure()})
+    finally:
+        logger.remove(sink_id)
+    assert lines[0].startswith("CRITICAL Unhandled Error")
+    assert "ZeroDivisionError" in lines[0]
