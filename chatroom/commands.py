@@ -131,7 +131,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(("/nick",), "NAME", "changes your name", _nick, True),
     Command(("/color", "/colour"), "COLOR", "changes the colour of your name", _colour, True),
     Command(("/time",), "", "the server's date and time", _time),
-    Command(("/quit", "/exit", "@disconnect", "!leave"), "", "leaves the chat; your room is told", _quit),
+    Command(("/quit", "/exit", "@disconnect", "!leave"), "[MESSAGE]", "leaves the chat; your room is told", _quit),
 )
 
 _BY_SPELLING = {s: c for c in COMMANDS for s in c.spellings if s != AT_NAME}

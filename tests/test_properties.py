@@ -63,13 +63,13 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in zip(points, points[1:])]
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(STREAMS, st.lists(st.integers(min_value=0), max_size=20))
 def test_any_chunking_gives_the_same_lines(data, cuts):
     assert feed(split(data, cuts)) == feed([data])
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(st.binary(max_size=30).filter(lambda b: b"\xff" not in b), st.sampled_from([b"\r", b"\n", b"\r\n"])), max_size=20).map(b"".join))
 def test_lines_match_a_simple_model_when_there_is_no_telnet(data):
     """Without IAC bytes: split on any of the three endings; over-long lines are refused."""

@@ -1,0 +1,252 @@
+"""A real twistd, real sockets, a real log file: the server as a host runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import plain
+
+REPO = Path(__file__).resolve().parent.parent
+TWISTD = Path(sys.executable).with_name("twistd")
+
+
+class Server:
+    def __init__(self, folder: Path, *options: str):
+        self.log = folder / "chatroom.log"
+        env = dict(os.environ, PYTHONPATH=str(REPO))  # so twistd finds the plugin in this checkout
+        self.process = subprocess.Popen(
+            [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", "tcp:0:interface=127.0.0.1", "--logfile", str(self.log), *options],
+            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        self.output: list[str] = []
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self) -> int:
+        deadline = time.monotonic() + 30
+        for line in self.process.stdout:
+            self.output.append(line)
+            found = re.search(r"starting on (\d+)", line)
+            if found:
+                return int(found.group(1))
+            if time.monotonic() > deadline:
+                break
+        raise AssertionError("twistd did not start:\n" + "".join(self.output))
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+class Client:
+    def __init__(self, port: int):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.buffer = b""
+        self.raw = b""  # everything ever received, as bytes
+
+    def send(self, line: str, ending: bytes = b"\n") -> None:
+        self.sock.sendall(line.encode() + ending)
+
+    def expect(self, pattern: str, timeout: float = 5) -> str:
+        """Read until `pattern` appears in the plain text; return the text up to and including it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = plain(self.buffer)
+            found = re.search(pattern, text)
+            if found:
+                consumed = len(text[: found.end()].encode())
+                self.buffer = _skip_plain_prefix(self.buffer, consumed)
+                return text[: found.end()]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"never saw {pattern!r}; got {text!r}")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                chunk = None
+            if chunk is None:
+                raise AssertionError(f"never saw {pattern!r}; got {text!r}")
+            if not chunk:
+                raise AssertionError(f"closed before {pattern!r}; got {text!r}")
+            self.buffer += chunk
+            self.raw += chunk
+
+    def closed(self, timeout: float = 5) -> bool:
+        self.sock.settimeout(timeout)
+        try:
+            while chunk := self.sock.recv(65536):
+                self.buffer += chunk
+        except (ConnectionResetError, socket.timeout):
+            return False
+        return True
+
+    def login(self, name: str, colour: str = "") -> "Client":
+        self.expect("What is your name")
+        self.send(name)
+        self.expect("Pick a colour.*\n")
+        self.send(colour)
+        self.expect("You are in the lobby.*\n")
+        return self
+
+
+def _skip_plain_prefix(raw: bytes, plain_length: int) -> bytes:
+    """Drop raw bytes until `plain_length` bytes of colourless text are gone."""
+    text = raw.decode("utf-8", "replace")
+    kept = 0
+    i = 0
+    while i < len(text) and kept < plain_length:
+        match = re.match(r"\x1b\[[0-9;]*m", text[i:])
+        if match:
+            i += match.end()
+            continue
+        kept += len(text[i].encode())
+        i += 1
+    return text[i:].encode()
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = Server(tmp_path, "--motd", "Be nice")
+    clients: list[Client] = []
+    server.connect = lambda: clients.append(Client(server.port)) or clients[-1]
+    try:
+        yield server
+    finally:
+        for client in clients:
+            client.sock.close()
+        server.stop()
+
+
+def test_a_session_over_real_sockets(server):
+    alice = server.connect().login("alice", "blue")
+    bob = server.connect()
+    bob.expect("What is your name")
+    bob.send("bob", b"\r\n")  # telnet-style ending
+    bob.expect("Pick a colour")
+    bob.send("red", b"\r")  # lone CR
+    welcome = bob.expect("You are in the lobby with alice.*\n")
+    assert "Be nice" in welcome and "Online now: alice." in welcome
+    alice.expect(r"\*\*\* bob joined the lobby\.")
+
+    # A broadcast.
+    alice.send("hello, room")
+    bob.expect(r"\[\d\d:\d\d\] alice: hello, room\r\n")
+    alice.expect(r"alice: hello, room")
+
+    # A room: what is said there stays there.
+    carol = server.connect().login("carol", "green")
+    carol.send("/join games")
+    carol.expect("You are in games, alone")
+    bob.send("/join games")
+    carol.expect("bob joined games")
+    carol.send("games only")
+    bob.expect("carol: games only")
+    alice.send("/list")
+    alice.expect(r"Rooms: lobby \(1\), games \(2\)")
+
+    # A private message, across rooms, under its seed spelling.
+    alice.send("@carol psst")
+    carol.expect(r"\[private\] alice -> carol: psst")
+    alice.expect(r"\[private\] alice -> carol: psst")
+
+    # Shouting: warned, then kicked; the room is told.
+    bob.send("STOP SHOUTING")
+    bob.expect("(?s)don't shout.*next shout gets you kicked")
+    bob.send("I SAID STOP")
+    bob.expect("kicked for shouting")
+    assert bob.closed()
+    carol.expect(r"bob was kicked for shouting\.")
+
+    # A wrong command and an over-long line: errors to the sender, connection kept.
+    alice.send("/dance")
+    alice.expect("There is no command /dance")
+    alice.send("x" * 5000)
+    alice.expect("longer than 4096 bytes")
+    alice.send("/who")
+    alice.expect(r"2 online:.*\n.*lobby: alice.*\n.*games: carol")
+
+    alice.send("/quit")
+    alice.expect("Goodbye")
+    assert alice.closed()
+
+    # The log says it all, with fields to grep by.
+    time.sleep(0.2)
+    log = server.log.read_text()
+    for expected in (
+        r"connection from 127\.0\.0\.1:\d+",
+        r"alice logged in from 127\.0\.0\.1:\d+ \(blue\)",
+        r"alice joined lobby \| event=join user=alice room=lobby",
+        r"carol created room games",
+        r"\[lobby\] alice: hello, room \| event=message user=alice room=lobby",
+        r"\[games\] carol: games only \| event=message user=carol room=games",
+        r"private message alice -> carol \| event=private",
+        r"WARNING \| bob warned for shouting",
+        r"WARNING \| bob kicked for shouting",
+        r"alice disconnected",
+        r"starting on \d+ \| source=twisted",
+    ):
+        assert re.search(expected, log), expected
+    assert "psst" not in log  # private text stays private
+    assert "Traceback" not in log and "ERROR" not in log
+
+
+def test_a_real_telnet_negotiation_is_answered_and_never_shown(server):
+    alice = server.connect().login("alice")
+    telnet = server.connect()
+    telnet.sock.sendall(b"\xff\xfb\x1f\xff\xfb\x18\xff\xfd\x03")  # WILL NAWS, WILL TTYPE, DO SGA
+    telnet.expect("What is your name")
+    telnet.send("tom", b"\r\n")
+    telnet.expect("Pick a colour")
+    assert b"\xff\xfe\x1f\xff\xfe\x18\xff\xfc\x03" in telnet.raw  # DONT NAWS, DONT TTYPE, WONT SGA
+    telnet.send("", b"\r\n")
+    telnet.expect("You are in the lobby")
+    telnet.sock.sendall(b"hi\xff\xf4 there\r\n")  # IAC IP (Ctrl-C) in the middle
+    alice.expect(r"tom: hi there\r\n")
+
+
+def test_shutdown_tells_everyone_before_closing(server):
+    alice = server.connect().login("alice")
+    waiting = server.connect()
+    waiting.expect("What is your name")
+    assert server.stop() in (0, -signal.SIGTERM)  # twistd re-raises the signal that stopped it
+    alice.expect("The server is going down")
+    waiting.expect("The server is going down")
+    assert alice.closed() and waiting.closed()
+    log = server.log.read_text()
+    assert "shutting down: telling 2 connections" in log
+    assert "chatroom stopped" in log
+
+
+def test_a_port_in_use_makes_twistd_exit_non_zero(tmp_path, server):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", f"tcp:{server.port}:interface=127.0.0.1", "--logfile", str(tmp_path / "other.log")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Address already in use" in result.stdout + result.stderr
+
+
+def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run(
+        [str(TWISTD), "-n", "--pidfile=", "chatroom", "--shout-strikes", "none"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "shout-strikes" in result.stdout + result.stderr
