@@ -29,7 +29,11 @@ _LEVELS = {
 def _format(record) -> str:
     fields = " ".join(f"{key}={value}" for key, value in record["extra"].items())
     fields = fields.replace("{", "{{").replace("}", "}}")
-    return "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message}" + (f" | {fields}" if fields else "") + "\n{exception}"
+    return (
+        "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message}"
+        + (f" | {fields}" if fields else "")
+        + "\n{exception}"
+    )
 
 
 class TwistedBridge:
@@ -85,12 +89,16 @@ class LogService(MultiService):
         except ValueError:
             pass
         self._sinks.append(
-            logger.add(self.path, format=_format, rotation=ROTATION, retention=RETENTION, enqueue=False, encoding="utf-8")
+            logger.add(
+                self.path, format=_format, rotation=ROTATION, retention=RETENTION, enqueue=False, encoding="utf-8"
+            )
         )
         if self.console and sys.__stderr__ is not None:
             # Chat events on the host's terminal too; Twisted's own already go there.
             self._sinks.append(
-                logger.add(sys.__stderr__, format=_format, level="INFO", filter=lambda r: r["extra"].get("source") != "twisted")
+                logger.add(
+                    sys.__stderr__, format=_format, level="INFO", filter=lambda r: r["extra"].get("source") != "twisted"
+                )
             )
         globalLogPublisher.addObserver(self._bridge)
         logger.bind(event="start").info("chatroom starting; logging to {}", self.path)

@@ -6,8 +6,9 @@ The seeds' spellings (`@help`, `!private`, `@disconnect`, ...) are aliases.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from chatroom.colours import colour_menu, find_colour
 from chatroom.room import LOBBY

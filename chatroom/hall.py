@@ -24,11 +24,11 @@ class Hall:
     def __init__(
         self,
         clock: IReactorTime,
-        settings: Settings = Settings(),
+        settings: Settings | None = None,
         rng: random.Random | None = None,
     ):
         self.clock = clock
-        self.settings = settings
+        self.settings = settings = settings or Settings()
         self.rng = rng or random.Random()
         self.render = render.Renderer(clock)
         self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
@@ -209,6 +209,7 @@ class Hall:
         if self.names.get(session.key) is session:
             del self.names[session.key]
         self._leave(session, announcement)
+        session.reply_to = None  # so one gone session never keeps a chain of others alive
         session.gone()
         logger.bind(event="disconnect", user=session.name, addr=session.peer.address).info(
             "{} disconnected", session.name or session.peer.address

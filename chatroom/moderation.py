@@ -42,8 +42,6 @@ class ShoutPolicy:
             log.warning("{} warned for shouting (shout {})", session.name, session.shouts)
             session.notice(
                 "Please don't shout (all capitals): your message was not sent.",
-                "The next shout gets you kicked."
-                if left == 1
-                else f"{left} more shouts and you are kicked.",
+                "The next shout gets you kicked." if left == 1 else f"{left} more shouts and you are kicked.",
             )
         return False

@@ -111,7 +111,9 @@ class ChatProtocol(LineReceiver):
         if self._backlog.overflows(len(data)):
             self._cut_off = True
             logger.bind(event="slow", user=self.session.name, addr=self.address).warning(
-                "{} cut off: over {} bytes queued and not reading", self.session.name or self.address, self._backlog.limit
+                "{} cut off: over {} bytes queued and not reading",
+                self.session.name or self.address,
+                self._backlog.limit,
             )
             self.transport.abortConnection()
 

@@ -48,9 +48,7 @@ class Renderer:
         return encode(f"{self.stamp()} [all] {speaker.painted}: {text}")
 
     def private(self, sender: Session, recipient: Session, text: str) -> bytes:
-        return encode(
-            f"{self.stamp()} [private] {sender.painted} -> {recipient.painted}: {text}"
-        )
+        return encode(f"{self.stamp()} [private] {sender.painted} -> {recipient.painted}: {text}")
 
     def event(self, text: str) -> bytes:
         """Something the server saw happen in a room: a join, a leave, a kick."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
 
@@ -62,7 +63,9 @@ class Session:
         try:
             self._handle(raw)
         except Exception:
-            logger.bind(user=self.name, event="error").exception("error handling a line from {}", self.name or self.peer.address)
+            logger.bind(user=self.name, event="error").exception(
+                "error handling a line from {}", self.name or self.peer.address
+            )
             self.notice("Sorry, the server could not handle that line.")
 
     def lost(self, detail: str = "") -> None:

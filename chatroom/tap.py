@@ -36,23 +36,50 @@ class Options(usage.Options):
         "messages and a moderator that warns, then kicks, anyone who shouts in capitals."
     )
     optParameters = [
-        ["port", "p", str(DEFAULT_PORT),
-         "Where to listen: a port number, or a Twisted endpoint description such as "
-         "tcp:10001:interface=127.0.0.1 or ssl:10002:privateKey=key.pem:certKey=cert.pem."],
-        ["logfile", "l", "chatroom.log",
-         "The log file; rotated at 500 KB, rotated files deleted after a week."],
-        ["shout-min-letters", None, 5,
-         "A line with at least this many letters, all capitals, is a shout.", _integer_at_least(1)],
-        ["shout-strikes", None, 2,
-         "Shouts before a kick: earlier shouts are warned, this one is kicked.", _integer_at_least(1)],
-        ["history", None, 20,
-         "How many recent lines a room shows to whoever comes in (0 for none).", _integer_at_least(0)],
-        ["max-line", None, 4096,
-         "Longest line a client may send, in bytes; longer lines are refused.", _integer_at_least(64)],
-        ["max-backlog", None, 1024,
-         "KiB queued for a client that is not reading before it is disconnected.", _integer_at_least(64)],
-        ["motd", None, "",
-         "A message of the day, shown to everyone as they log in."],
+        [
+            "port",
+            "p",
+            str(DEFAULT_PORT),
+            "Where to listen: a port number, or a Twisted endpoint description such as "
+            "tcp:10001:interface=127.0.0.1 or ssl:10002:privateKey=key.pem:certKey=cert.pem.",
+        ],
+        ["logfile", "l", "chatroom.log", "The log file; rotated at 500 KB, rotated files deleted after a week."],
+        [
+            "shout-min-letters",
+            None,
+            5,
+            "A line with at least this many letters, all capitals, is a shout.",
+            _integer_at_least(1),
+        ],
+        [
+            "shout-strikes",
+            None,
+            2,
+            "Shouts before a kick: earlier shouts are warned, this one is kicked.",
+            _integer_at_least(1),
+        ],
+        [
+            "history",
+            None,
+            20,
+            "How many recent lines a room shows to whoever comes in (0 for none).",
+            _integer_at_least(0),
+        ],
+        [
+            "max-line",
+            None,
+            4096,
+            "Longest line a client may send, in bytes; longer lines are refused.",
+            _integer_at_least(64),
+        ],
+        [
+            "max-backlog",
+            None,
+            1024,
+            "KiB queued for a client that is not reading before it is disconnected.",
+            _integer_at_least(64),
+        ],
+        ["motd", None, "", "A message of the day, shown to everyone as they log in."],
     ]
 
     def postOptions(self) -> None:

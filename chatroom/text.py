@@ -21,6 +21,7 @@ _ESCAPE = re.compile(
 # appear in a different order than it was typed.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
+
 def clean_text(text: str) -> str:
     """`text` with escape sequences and control characters removed.
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import plain
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,8 +23,22 @@ class Server:
         self.log = folder / "chatroom.log"
         env = dict(os.environ, PYTHONPATH=str(REPO))  # so twistd finds the plugin in this checkout
         self.process = subprocess.Popen(
-            [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", "tcp:0:interface=127.0.0.1", "--logfile", str(self.log), *options],
-            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                str(TWISTD),
+                "-n",
+                "--pidfile=",
+                "chatroom",
+                "--port",
+                "tcp:0:interface=127.0.0.1",
+                "--logfile",
+                str(self.log),
+                *options,
+            ],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         self.output: list[str] = []
         self.port = self._wait_for_port()
@@ -90,11 +103,11 @@ class Client:
         try:
             while chunk := self.sock.recv(65536):
                 self.buffer += chunk
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             return False
         return True
 
-    def login(self, name: str, colour: str = "") -> "Client":
+    def login(self, name: str, colour: str = "") -> Client:
         self.expect("What is your name")
         self.send(name)
         self.expect("Pick a colour.*\n")
@@ -234,8 +247,21 @@ def test_shutdown_tells_everyone_before_closing(server):
 def test_a_port_in_use_makes_twistd_exit_non_zero(tmp_path, server):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     result = subprocess.run(
-        [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", f"tcp:{server.port}:interface=127.0.0.1", "--logfile", str(tmp_path / "other.log")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        [
+            str(TWISTD),
+            "-n",
+            "--pidfile=",
+            "chatroom",
+            "--port",
+            f"tcp:{server.port}:interface=127.0.0.1",
+            "--logfile",
+            str(tmp_path / "other.log"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "Address already in use" in result.stdout + result.stderr
@@ -245,7 +271,11 @@ def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     result = subprocess.run(
         [str(TWISTD), "-n", "--pidfile=", "chatroom", "--shout-strikes", "none"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "Traceback" not in result.stdout + result.stderr

@@ -6,10 +6,10 @@ import re
 import time
 
 import pytest
+from conftest import Chatter, FakePeer, plain
 
 from chatroom.hall import Hall
 from chatroom.settings import Settings
-from conftest import Chatter, FakePeer, plain
 
 STAMP = r"\[\d\d:\d\d\]"
 
@@ -111,9 +111,34 @@ def test_help_lists_every_command_under_both_spellings(make_chatter):
     alice = make_chatter("alice")
     for spelling in ("/help", "@help"):
         answer = alice.say(spelling)
-        for command in ("/help", "/who", "/msg", "/reply", "/all", "/join", "/leave", "/list", "/me", "/nick", "/color", "/time", "/quit"):
+        for command in (
+            "/help",
+            "/who",
+            "/msg",
+            "/reply",
+            "/all",
+            "/join",
+            "/leave",
+            "/list",
+            "/me",
+            "/nick",
+            "/color",
+            "/time",
+            "/quit",
+        ):
             assert f"  {command}" in answer
-        for alias in ("@help", "/online", "@online", "@NAME TEXT", "!private NAME TEXT", "@all TEXT", "/colour", "/exit", "@disconnect", "!leave"):
+        for alias in (
+            "@help",
+            "/online",
+            "@online",
+            "@NAME TEXT",
+            "!private NAME TEXT",
+            "@all TEXT",
+            "/colour",
+            "/exit",
+            "@disconnect",
+            "!leave",
+        ):
             assert alias in answer
 
 
@@ -263,3 +288,10 @@ def test_shutdown_tells_everyone_and_disconnects_them(hall, make_chatter):
         assert "left the chat" not in text
         assert person.peer.disconnected
     assert not hall.sessions and not hall.names and not hall.lobby.members
+
+
+def test_a_gone_session_lets_go_of_whoever_wrote_to_it(make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    alice.say("@bob hi")
+    bob.session.lost()
+    assert bob.session.reply_to is None

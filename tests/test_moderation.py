@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import Chatter
 
 from chatroom.hall import Hall
 from chatroom.moderation import is_shout
 from chatroom.settings import Settings
-from conftest import Chatter
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ def test_private_messages_are_not_policed(make_chatter):
 
 def test_both_numbers_are_settings(clock):
     hall = Hall(clock, Settings(shout_min_letters=3, shout_strikes=3))
-    alice, bob = Chatter(hall, "alice"), Chatter(hall, "bob")
+    alice = Chatter(hall, "alice")
     assert "2 more shouts" in alice.say("HEY")
     assert "next shout gets you kicked" in alice.say("HEY YOU")
     assert alice.session.online

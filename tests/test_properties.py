@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from conftest import plain
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from loguru import logger
@@ -13,7 +14,6 @@ from twisted.internet.testing import StringTransport
 
 from chatroom.hall import Hall
 from chatroom.protocol import ChatFactory
-from conftest import plain
 
 MAX_LINE = 64
 
@@ -23,8 +23,23 @@ PIECES = st.one_of(
     st.binary(max_size=40),
     st.text(max_size=20).map(str.encode),
     st.sampled_from(
-        [b"\r", b"\n", b"\r\n", b"\r\0", b"\xff", b"\xff\xff", b"\xff\xfb\x18", b"\xff\xfd\x01",
-         b"\xff\xfa\x18\x00", b"\xff\xf0", b"\xff\xf4", b"\x1b[2J", b"/join x\n", b"HELLO WORLD\n", b"z" * 70]
+        [
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b"\r\0",
+            b"\xff",
+            b"\xff\xff",
+            b"\xff\xfb\x18",
+            b"\xff\xfd\x01",
+            b"\xff\xfa\x18\x00",
+            b"\xff\xf0",
+            b"\xff\xf4",
+            b"\x1b[2J",
+            b"/join x\n",
+            b"HELLO WORLD\n",
+            b"z" * 70,
+        ]
     ),
 )
 STREAMS = st.lists(PIECES, max_size=30).map(b"".join)
@@ -60,7 +75,7 @@ def feed(chunks: list[bytes]) -> list[tuple]:
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({0, len(data), *(c % (len(data) + 1) for c in cuts)})
-    return [data[a:b] for a, b in zip(points, points[1:])]
+    return [data[a:b] for a, b in zip(points, points[1:], strict=False)]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -70,7 +85,12 @@ def test_any_chunking_gives_the_same_lines(data, cuts):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.binary(max_size=30).filter(lambda b: b"\xff" not in b), st.sampled_from([b"\r", b"\n", b"\r\n"])), max_size=20).map(b"".join))
+@given(
+    st.lists(
+        st.one_of(st.binary(max_size=30).filter(lambda b: b"\xff" not in b), st.sampled_from([b"\r", b"\n", b"\r\n"])),
+        max_size=20,
+    ).map(b"".join)
+)
 def test_lines_match_a_simple_model_when_there_is_no_telnet(data):
     """Without IAC bytes: split on any of the three endings; over-long lines are refused."""
     *lines, _unfinished = re.split(rb"\r\n|\r\0|\r|\n", data)  # CR NUL is telnet's bare CR

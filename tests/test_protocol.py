@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from conftest import plain
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.internet.error import ConnectionDone
 
 from chatroom.protocol import ChatFactory
-from chatroom.telnet import DONT, IAC, WILL, WONT, DO
-from conftest import plain
+from chatroom.telnet import DO, DONT, IAC, WILL, WONT
 
 MAX_LINE = 100
 
@@ -177,7 +177,7 @@ def test_a_paused_client_that_catches_up_is_kept(login):
     alice, slow = login("alice"), login("slow")
     for _ in range(5):
         slow.protocol._backlog.pauseProducing()
-        for i in range(20):
+        for _ in range(20):
             alice.send(b"." * 60 + b"\n")
         slow.protocol._backlog.resumeProducing()
     assert not slow.transport.disconnecting

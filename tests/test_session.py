@@ -20,7 +20,20 @@ def test_full_login_shows_welcome_and_tells_the_lobby(hall, make_chatter):
     session.line("alice")
     prompt = peer.text()
     assert "Pick a colour" in prompt
-    for colour in ("black", "white", "pink", "red", "orange", "yellow", "green", "cyan", "teal", "light blue", "blue", "purple"):
+    for colour in (
+        "black",
+        "white",
+        "pink",
+        "red",
+        "orange",
+        "yellow",
+        "green",
+        "cyan",
+        "teal",
+        "light blue",
+        "blue",
+        "purple",
+    ):
         assert colour in prompt
     session.line("teal")
     welcome = peer.text()
@@ -40,7 +53,12 @@ def test_empty_colour_picks_one(hall):
 
 
 def test_colour_by_number_and_loose_spelling(hall):
-    for answer, expected in (("10", "light blue"), ("LightBlue", "light blue"), ("light-blue", "light blue"), ("1", "black")):
+    for answer, expected in (
+        ("10", "light blue"),
+        ("LightBlue", "light blue"),
+        ("light-blue", "light blue"),
+        ("1", "black"),
+    ):
         session = hall.connect(FakePeer())
         session.line(f"user{len(hall.sessions)}")
         session.line(answer)

@@ -65,7 +65,16 @@ def test_bad_values_are_usage_errors(args, message):
 
 def test_every_option_is_documented():
     help_text = str(Options())
-    for option in ("--port", "--logfile", "--shout-min-letters", "--shout-strikes", "--history", "--max-line", "--max-backlog", "--motd"):
+    for option in (
+        "--port",
+        "--logfile",
+        "--shout-min-letters",
+        "--shout-strikes",
+        "--history",
+        "--max-line",
+        "--max-backlog",
+        "--motd",
+    ):
         assert option in help_text
 
 
@@ -124,10 +133,10 @@ def test_the_bridge_carries_tracebacks(tmp_path):
     sink_id = logger.add(lines.append, format="{level} {message}")
     try:
         try:
-            1 / 0
+            raise ZeroDivisionError("boom")
         except ZeroDivisionError:
-            from twisted.python.failure import Failure
             from twisted.logger import LogLevel
+            from twisted.python.failure import Failure
 
             bridge({"log_format": "Unhandled Error", "log_level": LogLevel.critical, "log_failure": Failure()})
     finally:

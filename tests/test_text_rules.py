@@ -43,15 +43,27 @@ def test_good_names(name):
     assert user_name_problem(name) is None
 
 
-@pytest.mark.parametrize("name", ["", "x" * 21, "a b", "tab\tname", "nul\x00", "esc\x1b", "***", "a:b", "[bot]", "admin", "SERVER"])
+@pytest.mark.parametrize(
+    "name", ["", "x" * 21, "a b", "tab\tname", "nul\x00", "esc\x1b", "***", "a:b", "[bot]", "admin", "SERVER"]
+)
 def test_bad_names(name):
     assert user_name_problem(name)
 
 
 def test_twelve_colours_by_name_and_number():
     assert [c.name for c in COLOURS] == [
-        "black", "white", "pink", "red", "orange", "yellow",
-        "green", "cyan", "teal", "light blue", "blue", "purple",
+        "black",
+        "white",
+        "pink",
+        "red",
+        "orange",
+        "yellow",
+        "green",
+        "cyan",
+        "teal",
+        "light blue",
+        "blue",
+        "purple",
     ]
     assert find_colour("Light Blue") is find_colour("lightblue") is find_colour("10") is COLOURS[9]
     assert find_colour("13") is None and find_colour("0") is None and find_colour("mauve") is None
@@ -70,7 +82,15 @@ def test_telnet_filter_refuses_offers_and_ignores_refusals():
 
 def test_telnet_filter_drops_commands_and_subnegotiation_and_unescapes_iac():
     telnet = TelnetFilter()
-    data = b"a" + bytes([IAC, 244]) + b"b" + bytes([IAC, SB, 31, 0, 80, IAC, IAC, 0, 24, IAC, SE]) + b"c" + bytes([IAC, IAC]) + b"d"
+    data = (
+        b"a"
+        + bytes([IAC, 244])
+        + b"b"
+        + bytes([IAC, SB, 31, 0, 80, IAC, IAC, 0, 24, IAC, SE])
+        + b"c"
+        + bytes([IAC, IAC])
+        + b"d"
+    )
     assert telnet.feed(data) == (b"abc\xffd", b"")
 
 
