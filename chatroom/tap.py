@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+from loguru import logger
 from twisted.application import strports
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 from twisted.python import usage
 
 from chatroom.chatlog import LogService
@@ -18,15 +20,20 @@ DEFAULT_PORT = 10001
 LISTEN_BACKLOG = 1024  # Twisted's default of 50 overflows when a class logs in at once
 
 
-def _integer_at_least(low: int):
+def _whole_number(name: str, default: int, low: int, doc: str) -> list:
+    """An optParameters row for an integer option; a bad value is a usage error naming the option."""
+
     def coerce(value: str) -> int:
-        number = int(value)
-        if number < low:
-            raise ValueError(f"{number} is less than {low}")
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < low:
+            raise usage.UsageError(f"--{name} must be a whole number of at least {low}, not {value!r}.")
         return number
 
-    coerce.coerceDoc = f"An integer, at least {low}."
-    return coerce
+    coerce.coerceDoc = f"A whole number, at least {low}."
+    return [name, None, default, doc, coerce]
 
 
 class Options(usage.Options):
@@ -36,51 +43,17 @@ class Options(usage.Options):
         "messages and a moderator that warns, then kicks, anyone who shouts in capitals."
     )
     optParameters = [
-        [
-            "port",
-            "p",
-            str(DEFAULT_PORT),
-            "Where to listen: a port number, or a Twisted endpoint description such as "
-            "tcp:10001:interface=127.0.0.1 or ssl:10002:privateKey=key.pem:certKey=cert.pem.",
-        ],
+        ["port", "p", str(DEFAULT_PORT),
+         "Where to listen: a port number, or a Twisted endpoint description such as "
+         "tcp:10001:interface=127.0.0.1 or ssl:10002:privateKey=key.pem:certKey=cert.pem."],
         ["logfile", "l", "chatroom.log", "The log file; rotated at 500 KB, rotated files deleted after a week."],
-        [
-            "shout-min-letters",
-            None,
-            5,
-            "A line with at least this many letters, all capitals, is a shout.",
-            _integer_at_least(1),
-        ],
-        [
-            "shout-strikes",
-            None,
-            2,
-            "Shouts before a kick: earlier shouts are warned, this one is kicked.",
-            _integer_at_least(1),
-        ],
-        [
-            "history",
-            None,
-            20,
-            "How many recent lines a room shows to whoever comes in (0 for none).",
-            _integer_at_least(0),
-        ],
-        [
-            "max-line",
-            None,
-            4096,
-            "Longest line a client may send, in bytes; longer lines are refused.",
-            _integer_at_least(64),
-        ],
-        [
-            "max-backlog",
-            None,
-            1024,
-            "KiB queued for a client that is not reading before it is disconnected.",
-            _integer_at_least(64),
-        ],
+        _whole_number("shout-min-letters", 5, 1, "A line with at least this many letters, all capitals, is a shout."),
+        _whole_number("shout-strikes", 2, 1, "Shouts before a kick: earlier shouts are warned, this one is kicked."),
+        _whole_number("history", 20, 0, "How many recent lines a room shows to whoever comes in (0 for none)."),
+        _whole_number("max-line", 4096, 64, "Longest line a client may send, in bytes; longer lines are refused."),
+        _whole_number("max-backlog", 1024, 64, "KiB queued for a client that is not reading before it is cut off."),
         ["motd", None, "", "A message of the day, shown to everyone as they log in."],
-    ]
+    ]  # fmt: skip
 
     def postOptions(self) -> None:
         self["port"] = _endpoint(self["port"])
@@ -116,13 +89,24 @@ def _endpoint(port: str) -> str:
     return port
 
 
-def makeService(options: Options, reactor=None) -> LogService:
+class ServerService(LogService):
+    """The whole server: the hall and its listener, inside the log."""
+
+    def privilegedStartService(self) -> None:
+        try:
+            super().privilegedStartService()
+        except CannotListenError as problem:
+            logger.bind(event="start").error("{}", problem)
+            raise SystemExit(f"chatroom: {problem}") from None  # a plain message and exit 1, not a traceback
+
+
+def makeService(options: Options, reactor=None) -> ServerService:
     if reactor is None:
         from twisted.internet import reactor
     settings = options.settings()
     hall = Hall(reactor, settings)
     factory = ChatFactory(hall, settings.max_line, options["max-backlog"] * 1024)
-    top = LogService(options["logfile"])
+    top = ServerService(options["logfile"])
     ChatService(hall, factory, reactor).setServiceParent(top)
     strports.service(options["port"], factory, reactor=reactor).setServiceParent(top)
     return top

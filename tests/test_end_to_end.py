@@ -263,8 +263,9 @@ def test_a_port_in_use_makes_twistd_exit_non_zero(tmp_path, server):
         text=True,
         timeout=60,
     )
-    assert result.returncode != 0
-    assert "Address already in use" in result.stdout + result.stderr
+    assert result.returncode == 1
+    assert f"chatroom: Couldn't listen on 127.0.0.1:{server.port}: [Errno 98] Address already in use." in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path):
