@@ -2,8 +2,8 @@
 
 The sink is added when the service starts (after twistd has daemonized, so the
 file handle survives the fork) and removed when it stops. Chat events carry
-structured fields (event, user, room, addr) at the end of each line, so the
-log can be grepped by user or room.
+structured fields (event, user, room, addr) before the message, so the log
+can be grepped by user or room.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ _LEVELS = {
 
 
 def _format(record) -> str:
+    """Fields first, what people typed last: a grep anchored at the line's start cannot be fooled by chat."""
     fields = " ".join(f"{key}={value}" for key, value in record["extra"].items())
     fields = fields.replace("{", "{{").replace("}", "}}")
     return (
-        "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message}"
-        + (f" | {fields}" if fields else "")
-        + "\n{exception}"
+        "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | "
+        + (f"{fields} | " if fields else "")
+        + "{message}\n{exception}"
     )
 
 

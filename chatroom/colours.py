@@ -32,9 +32,9 @@ COLOURS: tuple[Colour, ...] = (
     Colour("purple", "38;5;129"),
 )
 
-# Black vanishes on most terminals' dark background, so it is never picked for
-# someone who did not ask for it.
-_PICKABLE = tuple(c for c in COLOURS if c.name != "black")
+# Black vanishes on a dark terminal, white and yellow on a light one: they are
+# never picked for someone who did not ask for them.
+_PICKABLE = tuple(c for c in COLOURS if c.name not in ("black", "white", "yellow"))
 
 
 def _squash(text: str) -> str:

@@ -62,7 +62,7 @@ def _msg(session: Session, args: str) -> None:
     name, _, text = args.partition(" ")
     text = text.strip()
     if not text:
-        session.error("Usage: /msg NAME TEXT (or @NAME TEXT)")
+        session.error(f"Usage: {_MSG.usage()}")
         return
     session.hall.private(session, name, text)
 
@@ -136,6 +136,9 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 _BY_SPELLING = {s: c for c in COMMANDS for s in c.spellings if s != AT_NAME}
+
+# Nobody may be called 'all' or 'help': '@all hi' could not reach them.
+AT_WORDS = frozenset(s[1:] for s in _BY_SPELLING if s.startswith("@"))
 _MSG = _BY_SPELLING["/msg"]
 
 

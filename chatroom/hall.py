@@ -12,7 +12,7 @@ import time
 from loguru import logger
 from twisted.internet.interfaces import IReactorTime
 
-from chatroom import render
+from chatroom import commands, render
 from chatroom.moderation import ShoutPolicy
 from chatroom.names import name_key, name_problem, user_name_problem
 from chatroom.room import LOBBY, Room
@@ -52,6 +52,8 @@ class Hall:
         if problem:
             return problem
         key = name_key(name)
+        if key in commands.AT_WORDS:
+            return f"The name {name!r} is reserved: @{key} is a command."
         holder = self.names.get(key)
         if holder is not None and holder is not session:
             return f"The name {name!r} is taken."
@@ -212,7 +214,7 @@ class Hall:
         session.reply_to = None  # so one gone session never keeps a chain of others alive
         session.gone()
         logger.bind(event="disconnect", user=session.name, addr=session.peer.address).info(
-            "{} disconnected", session.name or session.peer.address
+            "{}", announcement or f"{session.name or session.peer.address} disconnected"
         )
 
     def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:

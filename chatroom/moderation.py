@@ -34,7 +34,7 @@ class ShoutPolicy:
         if not is_shout(text, self.min_letters):
             return True
         session.shouts += 1
-        log = logger.bind(user=session.name, room=session.room_name, event="shout")
+        log = logger.bind(event="shout", user=session.name, room=session.room_name)
         if session.shouts >= self.strikes:
             session.hall.kick(session, "shouting")
         else:

@@ -30,6 +30,8 @@ def name_problem(name: str, what: str = "name") -> str | None:
         return f"A {what} cannot contain control characters."
     if not all(_allowed(ch) for ch in name):
         return f"A {what} may use only letters, digits, '-', '_' and '.'."
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in name):
+        return f"A {what} needs at least one letter or digit."
     return None
 
 

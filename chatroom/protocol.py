@@ -84,7 +84,7 @@ class ChatProtocol(LineReceiver):
     def __init__(self, hall: Hall, max_line: int, max_backlog: int = DEFAULT_MAX_BACKLOG):
         self.hall = hall
         self.MAX_LENGTH = max_line
-        self._telnet = TelnetFilter()
+        self._telnet = TelnetFilter(self)
         self._endings = LineEndings()
         self._backlog = SendBacklog(max_backlog)
         self._discarding = False  # inside an over-long line, until its end
@@ -123,9 +123,17 @@ class ChatProtocol(LineReceiver):
     # Bytes in.
 
     def dataReceived(self, data: bytes) -> None:
-        data, reply = self._telnet.feed(data)
-        if reply:
-            self.transport.write(reply)
+        self._telnet.feed(data)
+
+    # TelnetUser: what the telnet filter hands on.
+
+    def telnet_reply(self, data: bytes) -> None:
+        self.transport.write(data)
+
+    def telnet_interrupt(self) -> None:
+        self.session.interrupted()
+
+    def telnet_data(self, data: bytes) -> None:
         data = self._endings.normalise(data)
         while data and not self.transport.disconnecting:
             if self._discarding:

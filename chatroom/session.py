@@ -30,7 +30,7 @@ class Peer(Protocol):
 
 
 BANNER = "Welcome to chatroom. Be kind, and please don't shout in capitals."
-NAME_PROMPT = f"What is your name? (up to {MAX_NAME_LENGTH} letters or digits, no spaces)"
+NAME_PROMPT = f"What is your name? (up to {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.')"
 
 
 class Session:
@@ -72,8 +72,12 @@ class Session:
         """The connection is gone, or going; `detail` says why, if the server knows."""
         self.hall.leave_chat(self, detail)
 
+    def interrupted(self) -> None:
+        """The client pressed Ctrl-C (telnet sends it as a command, not a character)."""
+        self.notice("Ctrl-C does nothing here: type /quit to leave.")
+
     def line_too_long(self, limit: int) -> None:
-        self.notice(f"That line was longer than {limit} bytes and was not sent.")
+        self.error(f"That line was longer than {limit} bytes and was not sent.")
 
     # Speaking to this one person.
 

@@ -15,7 +15,10 @@ small enough to read at once.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
+BRK, IP = 243, 244  # what telnet sends for Break and Ctrl-C
 _IAC_BYTE = bytes([IAC])
 
 _DATA, _COMMAND, _OPTION, _SUBNEGOTIATION, _SUBNEGOTIATION_IAC = range(5)
@@ -25,19 +28,31 @@ _DATA, _COMMAND, _OPTION, _SUBNEGOTIATION, _SUBNEGOTIATION_IAC = range(5)
 MAX_SUBNEGOTIATION = 1024
 
 
-class TelnetFilter:
-    """Feed it what a client sent; get back the chat bytes, and what to answer."""
+class TelnetUser(Protocol):
+    """Where the filter hands what it found, in the order it came."""
 
-    def __init__(self) -> None:
+    def telnet_data(self, data: bytes) -> None: ...
+
+    def telnet_reply(self, data: bytes) -> None: ...
+
+    def telnet_interrupt(self) -> None:
+        """The client pressed Ctrl-C or Break."""
+
+
+class TelnetFilter:
+    """Feed it what a client sent: chat bytes, answers and interrupts go to `user`."""
+
+    def __init__(self, user: TelnetUser) -> None:
+        self._user = user
         self._state = _DATA
         self._verb = 0
         self._skipped = 0
 
-    def feed(self, data: bytes) -> tuple[bytes, bytes]:
+    def feed(self, data: bytes) -> None:
         if self._state == _DATA and _IAC_BYTE not in data:
-            return data, b""
+            self._user.telnet_data(data)
+            return
         kept = bytearray()
-        reply = bytearray()
         i = 0
         while i < len(data):
             if self._state == _DATA:
@@ -49,31 +64,40 @@ class TelnetFilter:
                 self._state = _COMMAND
                 i = iac + 1
                 continue
-            self._step(data[i], kept, reply)
+            self._step(data[i], kept)
             i += 1
-        return bytes(kept), bytes(reply)
+        self._flush(kept)
 
-    def _step(self, byte: int, kept: bytearray, reply: bytearray) -> None:
+    def _flush(self, kept: bytearray) -> None:
+        if kept:
+            self._user.telnet_data(bytes(kept))
+            kept.clear()
+
+    def _step(self, byte: int, kept: bytearray) -> None:
         state = self._state
         if state == _COMMAND:
+            self._state = _DATA
             if byte == IAC:  # an escaped 0xFF data byte
                 kept.append(IAC)
-                self._state = _DATA
             elif byte in (WILL, WONT, DO, DONT):
                 self._verb = byte
                 self._state = _OPTION
             elif byte == SB:
                 self._state = _SUBNEGOTIATION
                 self._skipped = 0
-            else:  # NOP, IP, AYT, GA, ... or nonsense: nothing to show
-                self._state = _DATA
+            elif byte < SE:  # not a telnet command: a stray 0xFF from a client that is not telnet
+                kept += bytes((IAC, byte))
+            elif byte in (IP, BRK):
+                self._flush(kept)  # what came before the Ctrl-C goes first
+                self._user.telnet_interrupt()
+            # NOP, AYT, GA, ...: nothing to show
         elif state == _OPTION:
             # We keep every option off: refuse offers, never answer refusals
             # (answering those is what makes two telnets loop forever).
             if self._verb == WILL:
-                reply += bytes((IAC, DONT, byte))
+                self._user.telnet_reply(bytes((IAC, DONT, byte)))
             elif self._verb == DO:
-                reply += bytes((IAC, WONT, byte))
+                self._user.telnet_reply(bytes((IAC, WONT, byte)))
             self._state = _DATA
         elif state == _SUBNEGOTIATION:
             self._skipped += 1

@@ -200,17 +200,17 @@ def test_a_session_over_real_sockets(server):
     time.sleep(0.2)
     log = server.log.read_text()
     for expected in (
-        r"connection from 127\.0\.0\.1:\d+",
-        r"alice logged in from 127\.0\.0\.1:\d+ \(blue\)",
-        r"alice joined lobby \| event=join user=alice room=lobby",
-        r"carol created room games",
-        r"\[lobby\] alice: hello, room \| event=message user=alice room=lobby",
-        r"\[games\] carol: games only \| event=message user=carol room=games",
-        r"private message alice -> carol \| event=private",
-        r"WARNING \| bob warned for shouting",
-        r"WARNING \| bob kicked for shouting",
-        r"alice disconnected",
-        r"starting on \d+ \| source=twisted",
+        r"event=connect addr=127\.0\.0\.1:\d+ \| connection from 127\.0\.0\.1:\d+",
+        r"event=login user=alice addr=127\.0\.0\.1:\d+ \| alice logged in from 127\.0\.0\.1:\d+ \(blue\)",
+        r"event=join user=alice room=lobby \| alice joined lobby",
+        r"event=room user=carol room=games \| carol created room games",
+        r"event=message user=alice room=lobby \| \[lobby\] alice: hello, room",
+        r"event=message user=carol room=games \| \[games\] carol: games only",
+        r"event=private user=alice to=carol \| private message alice -> carol",
+        r"WARNING \| event=shout user=bob room=games \| bob warned for shouting",
+        r"WARNING \| event=kick user=bob room=games \| bob kicked for shouting",
+        r"event=disconnect user=alice addr=127\.0\.0\.1:\d+ \| alice left the chat\.",
+        r"source=twisted \| ChatFactory starting on \d+",
     ):
         assert re.search(expected, log), expected
     assert "psst" not in log  # private text stays private
@@ -264,7 +264,10 @@ def test_a_port_in_use_makes_twistd_exit_non_zero(tmp_path, server):
         timeout=60,
     )
     assert result.returncode == 1
-    assert f"chatroom: Couldn't listen on 127.0.0.1:{server.port}: [Errno 98] Address already in use." in result.stdout + result.stderr
+    assert (
+        f"chatroom: Couldn't listen on 127.0.0.1:{server.port}: [Errno 98] Address already in use."
+        in result.stdout + result.stderr
+    )
     assert "Traceback" not in result.stdout + result.stderr
 
 

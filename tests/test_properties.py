@@ -60,6 +60,9 @@ class Recorder:
     def line_too_long(self, limit):
         self.events.append(("too long",))
 
+    def interrupted(self):
+        self.events.append(("interrupt",))
+
     def lost(self, detail=""):
         self.events.append(("lost",))
 

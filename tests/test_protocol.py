@@ -10,7 +10,7 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
 from chatroom.protocol import ChatFactory
-from chatroom.telnet import DO, DONT, IAC, WILL, WONT
+from chatroom.telnet import DO, DONT, IAC, IP, WILL, WONT
 
 MAX_LINE = 100
 
@@ -197,3 +197,10 @@ def test_quit_closes_the_connection_and_ignores_the_rest(login):
     alice.send(b"/quit\nafter quit\n")
     assert alice.transport.disconnecting
     assert "after quit" not in bob.read()
+
+
+def test_ctrl_c_in_telnet_gets_a_hint_and_nothing_else(login):
+    alice, bob = login("alice"), login("bob")
+    answer = alice.send(b"half" + bytes([IAC, IP]))
+    assert "Ctrl-C does nothing here: type /quit to leave." in answer
+    assert bob.read() == ""

@@ -88,6 +88,9 @@ def test_bad_names_are_refused_with_the_reason_and_asked_again(hall, make_chatte
         "ALICE": "is taken",
         "ａｌｉｃｅ": "is taken",  # fullwidth look-alike
         "Server": "reserved",
+        "all": "@all is a command",  # '@all hi' could never reach them
+        "Disconnect": "@disconnect is a command",
+        "...": "at least one letter or digit",
     }
     for name, reason in cases.items():
         peer = FakePeer()

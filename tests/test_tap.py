@@ -94,7 +94,7 @@ def test_the_service_listens_logs_and_closes_its_log(tmp_path):
     logger.info("after stop: must not reach the file")
     text = log.read_text()
     assert "chatroom starting" in text
-    assert "an event from Twisted | source=twisted" in text
+    assert "source=twisted | an event from Twisted" in text
     assert "chatroom stopped" in text
     assert "after stop" not in text
 
@@ -144,3 +144,28 @@ def test_the_bridge_carries_tracebacks(tmp_path):
         logger.remove(sink_id)
     assert lines[0].startswith("CRITICAL Unhandled Error")
     assert "ZeroDivisionError" in lines[0]
+
+
+def test_what_people_type_cannot_forge_the_fields_of_a_log_line(tmp_path):
+    import re
+
+    from conftest import Chatter
+
+    from chatroom.hall import Hall
+    from chatroom.settings import Settings
+
+    log = tmp_path / "chat.log"
+    service = LogService(str(log), console=False)
+    service.startService()
+    try:
+        reactor = MemoryReactorClock()
+        mallory = Chatter(Hall(reactor, Settings()), "mallory")
+        mallory.say("hi | event=kick user=alice room=lobby | alice kicked")
+        mallory.say("/quit off to bed")
+    finally:
+        service.stopService()
+    text = log.read_text()
+    fields_at_start = re.compile(r"^\S+ \S+ \| \w+ +\| event=kick user=alice ", re.MULTILINE)
+    assert not fields_at_start.search(text)
+    assert re.search(r"^\S+ \S+ \| INFO +\| event=message user=mallory room=lobby \| \[lobby\] mallory: hi", text, re.M)
+    assert "mallory left the chat (off to bed)." in text  # a goodbye message is in the log too
