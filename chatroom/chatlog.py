@@ -89,18 +89,13 @@ class LogService(MultiService):
             logger.remove(0)  # loguru's default stderr handler
         except ValueError:
             pass
-        self._sinks.append(
-            logger.add(
-                self.path, format=_format, rotation=ROTATION, retention=RETENTION, enqueue=False, encoding="utf-8"
-            )
-        )
+        # diagnose=False: a traceback must not dump local variables (what people typed) into the log.
+        common = {"format": _format, "enqueue": False, "diagnose": False}
+        self._sinks.append(logger.add(self.path, rotation=ROTATION, retention=RETENTION, encoding="utf-8", **common))
         if self.console and sys.__stderr__ is not None:
             # Chat events on the host's terminal too; Twisted's own already go there.
-            self._sinks.append(
-                logger.add(
-                    sys.__stderr__, format=_format, level="INFO", filter=lambda r: r["extra"].get("source") != "twisted"
-                )
-            )
+            not_twisted = lambda record: record["extra"].get("source") != "twisted"  # noqa: E731
+            self._sinks.append(logger.add(sys.__stderr__, level="INFO", filter=not_twisted, **common))
         globalLogPublisher.addObserver(self._bridge)
         logger.bind(event="start").info("chatroom starting; logging to {}", self.path)
 

@@ -47,7 +47,7 @@ _BY_KEY = {_squash(c.name): c for c in COLOURS}
 def find_colour(text: str) -> Colour | None:
     """The colour a person meant: 'Light Blue', 'lightblue', 'light-blue' or its number 1-12."""
     text = text.strip()
-    if text.isdigit() and 1 <= int(text) <= len(COLOURS):
+    if text.isascii() and text.isdigit() and 1 <= int(text) <= len(COLOURS):
         return COLOURS[int(text) - 1]
     return _BY_KEY.get(_squash(text))
 

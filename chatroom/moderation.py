@@ -15,12 +15,12 @@ if TYPE_CHECKING:
 
 
 def is_shout(text: str, min_letters: int) -> bool:
-    """At least `min_letters` letters, and every cased letter a capital.
+    """At least `min_letters` cased letters, every one a capital.
 
     'HELLO EVERYONE' shouts; 'OK' is too short; 'I like NASA' has small letters.
-    Letters without case (Chinese, say) never make a line a shout.
+    Letters without case (Chinese, say) neither make a shout nor hide one.
     """
-    letters = [ch for ch in text if ch.isalpha()]
+    letters = [ch for ch in text if ch.isupper() or ch.islower()]
     return len(letters) >= min_letters and all(ch.isupper() for ch in letters)
 
 

@@ -12,6 +12,16 @@ _EXTRA_NAME_CHARS = frozenset("-_.")
 
 RESERVED = frozenset({"server", "chatroom", "admin", "operator", "lobby"})
 
+# Letters and marks that Unicode says draw nothing (its Default_Ignorable code
+# points outside the format controls, which are refused anyway): with one of
+# these, 'bob' plus nothing visible would be a second bob.
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0"
+    + "".join(map(chr, range(0x180B, 0x1810)))
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
 
 def name_key(name: str) -> str:
     """What two names are compared by: 'Alice', 'ALICE' and 'Ａｌｉｃｅ' share one key."""
@@ -32,6 +42,8 @@ def name_problem(name: str, what: str = "name") -> str | None:
         return f"A {what} may use only letters, digits, '-', '_' and '.'."
     if not any(unicodedata.category(ch)[0] in "LN" for ch in name):
         return f"A {what} needs at least one letter or digit."
+    if unicodedata.category(name[0])[0] == "M":
+        return f"A {what} cannot start with an accent or other combining mark."
     return None
 
 
@@ -44,4 +56,4 @@ def user_name_problem(name: str) -> str | None:
 
 
 def _allowed(ch: str) -> bool:
-    return ch in _EXTRA_NAME_CHARS or unicodedata.category(ch)[0] in "LMN"
+    return ch in _EXTRA_NAME_CHARS or (unicodedata.category(ch)[0] in "LMN" and ch not in _INVISIBLE)

@@ -35,10 +35,10 @@ class LineEndings:
         self._after_cr = False
 
     def normalise(self, data: bytes) -> bytes:
-        if self._after_cr and data[:1] in (b"\n", b"\0"):
-            data = data[1:]
         if not data:
             return data
+        if self._after_cr and data[:1] in (b"\n", b"\0"):
+            data = data[1:]
         self._after_cr = data.endswith(b"\r")
         if b"\r" not in data:
             return data

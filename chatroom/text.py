@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # ESC-started sequences: CSI (colours, cursor moves), OSC (window titles,
 # hyperlinks), DCS/SOS/PM/APC strings, and two-byte escapes; plus the 8-bit CSI.
@@ -17,22 +18,36 @@ _ESCAPE = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 
-# C0 and C1 controls, DEL, and the bidirectional overrides that can make text
-# appear in a different order than it was typed.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# ASCII controls that are not whitespace (whitespace is folded to one space).
+_ASCII_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f]")
+_WHITESPACE = re.compile(r"\s+")
+
+# Zero-width joiners hold emoji sequences (and some scripts) together; every
+# other format character -- bidirectional overrides that reorder a line,
+# zero-width spaces, soft hyphens -- is dropped.
+_JOINERS = frozenset("\u200c\u200d")
 
 
 def clean_text(text: str) -> str:
-    """`text` with escape sequences and control characters removed.
+    """`text` with escape sequences, control and format characters removed.
 
     Backspace and DEL erase the character before them, as they did on the
-    sender's screen; tabs become spaces; surrounding blanks are trimmed.
+    sender's screen. Every run of whitespace (tabs, Unicode line separators,
+    a screenful of spaces that would wrap onto a line of its own) becomes
+    one space, and surrounding blanks are trimmed.
     """
     text = _ESCAPE.sub("", text)
     if "\x08" in text or "\x7f" in text:
         text = _apply_erasures(text)
-    text = text.replace("\t", " ")
-    return _CONTROL.sub("", text).strip()
+    if text.isascii():
+        text = _ASCII_CONTROL.sub("", text)
+    else:
+        text = "".join(ch for ch in text if _visible(ch))
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def _visible(ch: str) -> bool:
+    return ch.isspace() or ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
 
 
 def _apply_erasures(text: str) -> str:

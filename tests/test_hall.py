@@ -276,7 +276,7 @@ def test_control_characters_and_escapes_never_reach_others(make_chatter):
     alice.say("\x1b[2J\x1b[Hhi\x07 there\r*** server: fake")
     line = bob.peer.sent[-1]
     assert b"\x07" not in line and b"\x1b[2J" not in line and b"\r*" not in line
-    assert plain(line).startswith("[") and "alice: hi there*** server: fake" in plain(line)
+    assert plain(line).startswith("[") and "alice: hi there *** server: fake" in plain(line)
 
 
 def test_shutdown_tells_everyone_and_disconnects_them(hall, make_chatter):

@@ -23,6 +23,7 @@ from chatroom.settings import Settings
         ("Hello everyone", False),
         ("12345 !!!!!", False),  # no letters at all
         ("中文中文中文", False),  # letters without case
+        ("HELLO EVERYONE 中", True),  # ...that cannot hide a shout either
         ("", False),
     ],
 )

@@ -52,6 +52,15 @@ def test_empty_colour_picks_one(hall):
     assert session.colour is not None and session.online
 
 
+def test_digits_that_are_not_ascii_are_just_unknown_colours(hall):
+    peer = FakePeer()
+    session = hall.connect(peer)
+    session.line("alice")
+    for answer in ("²", "①", "٣"):
+        session.line(answer)
+        assert "is not one of the colours" in peer.text()
+
+
 def test_colour_by_number_and_loose_spelling(hall):
     for answer, expected in (
         ("10", "light blue"),

@@ -19,7 +19,12 @@ from chatroom.text import clean_text
         ("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\", "link"),
         ("\x9b31mc1 csi", "c1 csi"),
         ("bell\x07", "bell"),
-        ("a\rb", "ab"),
+        ("a\rb", "a b"),
+        ("hi" + " " * 200 + "[12:00] bob: fake", "hi [12:00] bob: fake"),  # no wrapping onto a row of its own
+        ("a\u2028[12:00] bob: hi", "a [12:00] bob: hi"),
+        ("zero\u200bwidth\u00adsoft", "zerowidthsoft"),
+        ("c1\x85\x9dcontrols", "c1 controls"),  # NEL is a line break, so a space
+        ("family 👨\u200d👩\u200d👧 stays", "family 👨\u200d👩\u200d👧 stays"),
         ("helo\x08lo", "hello"),
         ("abc\x7f\x7f\x7f\x7fd", "d"),
         ("tab\there", "tab here"),
@@ -44,7 +49,25 @@ def test_good_names(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["", "x" * 21, "a b", "tab\tname", "nul\x00", "esc\x1b", "***", "a:b", "[bot]", "admin", "SERVER", "...", "-_-"],
+    [
+        "",
+        "x" * 21,
+        "a b",
+        "tab\tname",
+        "nul\x00",
+        "esc\x1b",
+        "***",
+        "a:b",
+        "[bot]",
+        "admin",
+        "SERVER",
+        "...",
+        "-_-",
+        "bob\u034f",
+        "\u3164",
+        "\u0301bob",
+        "b\u200bob",
+    ],
 )
 def test_bad_names(name):
     assert user_name_problem(name)
