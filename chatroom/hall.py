@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from loguru import logger
-from twisted.internet.interfaces import IReactorTime
 
-from chatroom import commands, render
+from chatroom import commands
 from chatroom.moderation import ShoutPolicy
 from chatroom.names import name_key, name_problem, user_name_problem
+from chatroom.render import Renderer
 from chatroom.room import LOBBY, Room
 from chatroom.session import Peer, Session
 from chatroom.settings import Settings
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
 
 
 class Hall:
@@ -30,7 +35,7 @@ class Hall:
         self.clock = clock
         self.settings = settings = settings or Settings()
         self.rng = rng or random.Random()
-        self.render = render.Renderer(clock)
+        self.render = Renderer(clock)
         self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
         self.lobby = Room(LOBBY, settings.history)
         self.rooms: dict[str, Room] = {self.lobby.key: self.lobby}
@@ -74,7 +79,7 @@ class Hall:
             welcome.append(self.settings.motd)
         welcome.append(f"Online now: {', '.join(others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
-        self._enter(session, self.lobby)
+        self._enter_room(session, self.lobby)
 
     def online(self) -> list[Session]:
         return [s for room in self.rooms.values() for s in room.members]
@@ -96,13 +101,13 @@ class Hall:
         if target is session.room:
             session.notice(f"You are already in {target.title}.")
             return
-        self._leave(session, f"{session.name} left the room.")
+        self._leave_room(session, f"{session.name} left the room.")
         if target is None:
             target = self.rooms[name_key(name)] = Room(name, self.settings.history)
             logger.bind(event="room", user=session.name, room=name).info("{} created room {}", session.name, name)
-        self._enter(session, target)
+        self._enter_room(session, target)
 
-    def _enter(self, session: Session, room: Room) -> None:
+    def _enter_room(self, session: Session, room: Room) -> None:
         others = room.names()
         room.members[session] = None
         session.room = room
@@ -116,7 +121,7 @@ class Hall:
             session.notice("(end of recent lines)")
         room.broadcast(self.render.event(f"{session.name} joined {room.title}."), skip=session)
 
-    def _leave(self, session: Session, announcement: str | None) -> None:
+    def _leave_room(self, session: Session, announcement: str | None) -> None:
         room = session.room
         if room is None:
             return
@@ -132,21 +137,22 @@ class Hall:
     # Talking.
 
     def say(self, session: Session, text: str) -> None:
-        if self.shouts.allows(session, text):
-            session.room.say(self.render.chat(session, text))
-            _log_message(session, session.room.name, f"{session.name}: {text}")
+        self._speak(session, text, self.render.chat, [session.room], session.room.name, f"{session.name}: {text}")
 
     def act(self, session: Session, text: str) -> None:
-        if self.shouts.allows(session, text):
-            session.room.say(self.render.action(session, text))
-            _log_message(session, session.room.name, f"* {session.name} {text}")
+        self._speak(session, text, self.render.action, [session.room], session.room.name, f"* {session.name} {text}")
 
     def say_to_all(self, session: Session, text: str) -> None:
-        if self.shouts.allows(session, text):
-            data = self.render.to_all(session, text)
-            for room in self.rooms.values():
-                room.say(data)
-            _log_message(session, "*", f"{session.name}: {text}")
+        self._speak(session, text, self.render.to_all, self.rooms.values(), "*", f"{session.name}: {text}")
+
+    def _speak(self, session: Session, text: str, render, rooms: Iterable[Room], where: str, logged: str) -> None:
+        """Public words: past the shout rule, rendered once, posted to `rooms`, logged once."""
+        if not self.shouts.allows(session, text):
+            return
+        data = render(session, text)
+        for room in rooms:
+            room.post(data)
+        logger.bind(event="message", user=session.name, room=where).info("[{}] {}", where, logged)
 
     def private(self, sender: Session, recipient_name: str, text: str) -> None:
         recipient = self.find(recipient_name)
@@ -188,31 +194,37 @@ class Hall:
     # Leaving.
 
     def quit(self, session: Session, message: str = "") -> None:
+        """/quit: a goodbye message is said like any other line, then the room is told."""
+        if message:
+            self.say(session, message)
+            if session not in self.sessions:  # the goodbye was a shout too many
+                return
         session.notice("Goodbye!")
-        self.leave_chat(session, message)
+        self.disconnected(session)
         session.peer.disconnect()
 
-    def leave_chat(self, session: Session, detail: str = "") -> None:
-        self.drop(session, f"{session.name} left the chat" + (f" ({detail})." if detail else "."))
+    def disconnected(self, session: Session, why: str = "") -> None:
+        """The connection is gone or going; the room hears it, and `why` if the server knows."""
+        self.remove(session, f"{session.name} left the chat" + (f" ({why})." if why else "."))
 
     def kick(self, session: Session, reason: str) -> None:
         session.notice(f"You have been kicked for {reason}.")
         logger.bind(event="kick", user=session.name, room=session.room_name).warning(
             "{} kicked for {}", session.name, reason
         )
-        self.drop(session, f"{session.name} was kicked for {reason}.")
+        self.remove(session, f"{session.name} was kicked for {reason}.")
         session.peer.disconnect()
 
-    def drop(self, session: Session, announcement: str | None) -> None:
+    def remove(self, session: Session, announcement: str | None) -> None:
         """Forget `session`; its room hears `announcement`. Safe to call twice."""
         if session not in self.sessions:
             return
         self.sessions.remove(session)
         if self.names.get(session.key) is session:
             del self.names[session.key]
-        self._leave(session, announcement)
+        self._leave_room(session, announcement)
         session.reply_to = None  # so one gone session never keeps a chain of others alive
-        session.gone()
+        session.end()
         logger.bind(event="disconnect", user=session.name, addr=session.peer.address).info(
             "{}", announcement or f"{session.name or session.peer.address} disconnected"
         )
@@ -222,12 +234,8 @@ class Hall:
         logger.bind(event="shutdown").warning("shutting down: telling {} connections", len(self.sessions))
         for session in list(self.sessions):
             session.notice(message)
-            self.drop(session, None)
+            self.remove(session, None)
             session.peer.disconnect()
 
     def server_time(self) -> str:
         return time.strftime("%A %Y-%m-%d %H:%M:%S %Z", time.localtime(self.clock.seconds()))
-
-
-def _log_message(session: Session, room: str, line: str) -> None:
-    logger.bind(event="message", user=session.name, room=room).info("[{}] {}", room, line)

@@ -100,7 +100,10 @@ class ChatProtocol(LineReceiver):
 
     def connectionLost(self, reason=None) -> None:
         self.factory.connections.discard(self)
-        self.session.lost("too far behind: stopped reading" if self._cut_off else "")
+        if self._cut_off:
+            self.session.fell_behind()
+        else:
+            self.session.lost()
 
     # Peer: what the core calls.
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from twisted.internet.interfaces import IReactorTime
-
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
+
     from chatroom.session import Session
 
 NOTICE_MARK = "\x1b[1m***\x1b[0m"

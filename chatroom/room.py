@@ -35,7 +35,7 @@ class Room:
             if member is not skip:
                 member.send(data)
 
-    def say(self, data: bytes) -> None:
+    def post(self, data: bytes) -> None:
         """A chat line: remembered for newcomers, then sent to all."""
         self.history.append(data)
         self.broadcast(data)

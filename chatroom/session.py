@@ -68,9 +68,13 @@ class Session:
             )
             self.notice("Sorry, the server could not handle that line.")
 
-    def lost(self, detail: str = "") -> None:
-        """The connection is gone, or going; `detail` says why, if the server knows."""
-        self.hall.leave_chat(self, detail)
+    def lost(self) -> None:
+        """The connection is gone."""
+        self.hall.disconnected(self)
+
+    def fell_behind(self) -> None:
+        """The connection was cut because the client stopped reading what it was sent."""
+        self.hall.disconnected(self, "too far behind: stopped reading")
 
     def interrupted(self) -> None:
         """The client pressed Ctrl-C (telnet sends it as a command, not a character)."""
@@ -125,7 +129,7 @@ class Session:
         if text:
             commands.dispatch(self, text)
 
-    def gone(self) -> None:
+    def end(self) -> None:
         """Lines still in flight from a session the hall has let go are ignored."""
         self._handle = _ignore
 

@@ -229,10 +229,21 @@ def test_quit_under_every_spelling_tells_the_room(hall, make_chatter, spelling):
     assert alice.session not in hall.sessions
 
 
-def test_quit_with_a_message(make_chatter):
+def test_a_goodbye_message_is_said_in_the_quitters_own_voice(make_chatter):
     alice, bob = make_chatter("alice"), make_chatter("bob")
-    alice.say("/quit see you tomorrow")
-    assert "alice left the chat (see you tomorrow)." in bob.read()
+    alice.say("/quit bye). The server is going down. Goodbye!")
+    seen = bob.read().splitlines()
+    assert re.fullmatch(STAMP + r" alice: bye\)\. The server is going down\. Goodbye!", seen[0])
+    assert re.fullmatch(STAMP + r" \*\*\* alice left the chat\.", seen[1])
+
+
+def test_a_shouted_goodbye_is_moderated_like_any_line(make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    alice.say("WHAT A NOISE")
+    alice.say("/quit BYE EVERYONE")
+    seen = bob.read()
+    assert "alice was kicked for shouting." in seen
+    assert "BYE" not in seen
 
 
 def test_lines_after_quitting_are_ignored(make_chatter):
