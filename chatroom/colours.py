@@ -56,6 +56,10 @@ def pick_colour(rng: random.Random) -> Colour:
     return rng.choice(_PICKABLE)
 
 
+def unknown_colour(text: str) -> str:
+    return f"{text!r} is not one of the colours: {colour_menu()}"
+
+
 def colour_menu() -> str:
     """'1 black, 2 white, ...' with each name shown in its own colour."""
     return ", ".join(f"{i} {c.paint(c.name)}" for i, c in enumerate(COLOURS, 1))

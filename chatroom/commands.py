@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatroom.colours import colour_menu, find_colour
+from chatroom.colours import find_colour, unknown_colour
 from chatroom.room import LOBBY
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def _nick(session: Session, args: str) -> None:
 def _colour(session: Session, args: str) -> None:
     colour = find_colour(args)
     if colour is None:
-        session.error(f"{args!r} is not a colour. Choose one of: {colour_menu()}")
+        session.error(unknown_colour(args))
         return
     session.set_colour(colour)
     session.notice(f"Your name now looks like this: {session.painted}")
@@ -147,19 +147,18 @@ def dispatch(session: Session, text: str) -> None:
     if text.startswith("//"):
         session.hall.say(session, text[1:])
         return
-    word, _, args = text.partition(" ")
-    args = args.strip()
-    command = _BY_SPELLING.get(word.lower())
+    word, _, args = text.partition(" ")  # clean_text left single spaces, none at the ends
+    word = word.lower()
+    command = _BY_SPELLING.get(word)
     if command is None and word.startswith("@") and len(word) > 1:
-        command, args = _MSG, f"{word[1:]} {args}"
-        word = AT_NAME
+        command, args = _MSG, text[1:]  # '@bob hi' is '/msg bob hi'
     if command is None:
         if word.startswith("/"):
             session.error(f"There is no command {word}. Type /help for the list.")
         else:
             session.hall.say(session, text)
         return
-    if command.needs_args and not args.strip():
+    if command.needs_args and not args:
         session.error(f"Usage: {command.usage(word)}")
         return
-    command.run(session, args.strip())
+    command.run(session, args)

@@ -15,13 +15,12 @@ from twisted.internet.protocol import ServerFactory
 from twisted.protocols.basic import LineReceiver
 from zope.interface import implementer
 
+from chatroom.settings import Settings
 from chatroom.telnet import TelnetFilter
 
 if TYPE_CHECKING:
     from chatroom.hall import Hall
     from chatroom.session import Session
-
-DEFAULT_MAX_BACKLOG = 1024 * 1024  # bytes queued for a client that is not reading
 
 
 class LineEndings:
@@ -81,7 +80,7 @@ class ChatProtocol(LineReceiver):
     session: Session
     address: str
 
-    def __init__(self, hall: Hall, max_line: int, max_backlog: int = DEFAULT_MAX_BACKLOG):
+    def __init__(self, hall: Hall, max_line: int, max_backlog: int):
         self.hall = hall
         self.MAX_LENGTH = max_line
         self._telnet = TelnetFilter(self)
@@ -131,7 +130,7 @@ class ChatProtocol(LineReceiver):
     # TelnetUser: what the telnet filter hands on.
 
     def telnet_reply(self, data: bytes) -> None:
-        self.transport.write(data)
+        self.send(data)
 
     def telnet_interrupt(self) -> None:
         self.session.interrupted()
@@ -158,7 +157,9 @@ class ChatProtocol(LineReceiver):
 
 
 class ChatFactory(ServerFactory):
-    def __init__(self, hall: Hall, max_line: int, max_backlog: int = DEFAULT_MAX_BACKLOG):
+    def __init__(
+        self, hall: Hall, max_line: int = Settings.max_line, max_backlog: int = Settings.max_backlog_kib * 1024
+    ):
         self.hall = hall
         self.max_line = max_line
         self.max_backlog = max_backlog

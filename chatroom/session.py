@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from loguru import logger
 
 from chatroom import commands, render
-from chatroom.colours import Colour, colour_menu, find_colour, pick_colour
+from chatroom.colours import Colour, colour_menu, find_colour, pick_colour, unknown_colour
 from chatroom.names import MAX_NAME_LENGTH, name_key
 from chatroom.text import clean_text
 
@@ -118,7 +118,7 @@ class Session:
         choice = raw.strip()
         colour = find_colour(choice) if choice else pick_colour(self.hall.rng)
         if colour is None:
-            self.notice(f"{choice!r} is not one of the colours: {colour_menu()}")
+            self.error(unknown_colour(choice))
             return
         self.set_colour(colour)
         self._handle = self._chat

@@ -20,8 +20,11 @@ DEFAULT_PORT = 10001
 LISTEN_BACKLOG = 1024  # Twisted's default of 50 overflows when a class logs in at once
 
 
-def _whole_number(name: str, default: int, low: int, doc: str) -> list:
-    """An optParameters row for an integer option; a bad value is a usage error naming the option."""
+def _whole_number(name: str, low: int, doc: str) -> list:
+    """An optParameters row for the integer setting `name`, its default taken from Settings.
+
+    A bad value is a usage error that names the option.
+    """
 
     def coerce(value: str) -> int:
         try:
@@ -33,7 +36,7 @@ def _whole_number(name: str, default: int, low: int, doc: str) -> list:
         return number
 
     coerce.coerceDoc = f"A whole number, at least {low}."
-    return [name, None, default, doc, coerce]
+    return [name, None, getattr(Settings, name.replace("-", "_")), doc, coerce]
 
 
 class Options(usage.Options):
@@ -47,11 +50,11 @@ class Options(usage.Options):
          "Where to listen: a port number, or a Twisted endpoint description such as "
          "tcp:10001:interface=127.0.0.1 or ssl:10002:privateKey=key.pem:certKey=cert.pem."],
         ["logfile", "l", "chatroom.log", "The log file; rotated at 500 KB, rotated files deleted after a week."],
-        _whole_number("shout-min-letters", 5, 1, "A line with at least this many letters, all capitals, is a shout."),
-        _whole_number("shout-strikes", 2, 1, "Shouts before a kick: earlier shouts are warned, this one is kicked."),
-        _whole_number("history", 20, 0, "How many recent lines a room shows to whoever comes in (0 for none)."),
-        _whole_number("max-line", 4096, 64, "Longest line a client may send, in bytes; longer lines are refused."),
-        _whole_number("max-backlog", 1024, 64, "KiB queued for a client that is not reading before it is cut off."),
+        _whole_number("shout-min-letters", 1, "A line with at least this many letters, all capitals, is a shout."),
+        _whole_number("shout-strikes", 1, "Shouts before a kick: earlier shouts are warned, this one is kicked."),
+        _whole_number("history", 0, "How many recent lines a room shows to whoever comes in (0 for none)."),
+        _whole_number("max-line", 64, "Longest line a client may send, in bytes; longer lines are refused."),
+        _whole_number("max-backlog-kib", 64, "KiB queued for a client that is not reading before it is cut off."),
         ["motd", None, "", "A message of the day, shown to everyone as they log in."],
     ]  # fmt: skip
 
@@ -68,6 +71,7 @@ class Options(usage.Options):
             shout_strikes=self["shout-strikes"],
             history=self["history"],
             max_line=self["max-line"],
+            max_backlog_kib=self["max-backlog-kib"],
             motd=self["motd"],
         )
 
@@ -105,7 +109,7 @@ def makeService(options: Options, reactor=None) -> ServerService:
         from twisted.internet import reactor
     settings = options.settings()
     hall = Hall(reactor, settings)
-    factory = ChatFactory(hall, settings.max_line, options["max-backlog"] * 1024)
+    factory = ChatFactory(hall, settings.max_line, settings.max_backlog_kib * 1024)
     top = ServerService(options["logfile"])
     ChatService(hall, factory, reactor).setServiceParent(top)
     strports.service(options["port"], factory, reactor=reactor).setServiceParent(top)

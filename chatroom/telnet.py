@@ -47,6 +47,7 @@ class TelnetFilter:
         self._state = _DATA
         self._verb = 0
         self._skipped = 0
+        self._refused: set[tuple[int, int]] = set()  # at most 2 x 256: one answer per offer
 
     def feed(self, data: bytes) -> None:
         if self._state == _DATA and _IAC_BYTE not in data:
@@ -92,12 +93,14 @@ class TelnetFilter:
                 self._user.telnet_interrupt()
             # NOP, AYT, GA, ...: nothing to show
         elif state == _OPTION:
-            # We keep every option off: refuse offers, never answer refusals
-            # (answering those is what makes two telnets loop forever).
-            if self._verb == WILL:
-                self._user.telnet_reply(bytes((IAC, DONT, byte)))
-            elif self._verb == DO:
-                self._user.telnet_reply(bytes((IAC, WONT, byte)))
+            # We keep every option off: refuse an offer once, never answer a
+            # refusal (answering those is what makes two telnets loop forever,
+            # and answering every repeat would let a client that never reads
+            # make us queue replies without end).
+            answer = {WILL: DONT, DO: WONT}.get(self._verb)
+            if answer and (self._verb, byte) not in self._refused:
+                self._refused.add((self._verb, byte))
+                self._user.telnet_reply(bytes((IAC, answer, byte)))
             self._state = _DATA
         elif state == _SUBNEGOTIATION:
             self._skipped += 1

@@ -211,7 +211,7 @@ def test_colour_changes_under_both_spellings(make_chatter):
     assert alice.session.colour.name == "green"
     alice.say("/colour light blue")
     assert alice.session.colour.name == "light blue"
-    assert "'plaid' is not a colour" in alice.say("/color plaid")
+    assert "'plaid' is not one of the colours" in alice.say("/color plaid")
 
 
 def test_time_shows_the_server_clock(make_chatter, clock):

@@ -204,3 +204,11 @@ def test_ctrl_c_in_telnet_gets_a_hint_and_nothing_else(login):
     answer = alice.send(b"half" + bytes([IAC, IP]))
     assert "Ctrl-C does nothing here: type /quit to leave." in answer
     assert bob.read() == ""
+
+
+def test_telnet_replies_to_a_client_that_never_reads_stay_bounded(factory):
+    client = Client(factory)
+    client.protocol._backlog.pauseProducing()
+    for option in range(256):
+        client.protocol.dataReceived(bytes([IAC, DO, option, IAC, WILL, option]) * 50)
+    assert len(client.transport.value()) < 4096 + 256 * 6 + 500

@@ -54,7 +54,7 @@ def test_port_takes_a_number_or_an_endpoint(given, expected):
         (["--shout-min-letters", "many"], "--shout-min-letters must be a whole number of at least 1, not 'many'"),
         (["--history", "-1"], "--history must be a whole number of at least 0"),
         (["--max-line", "10"], "--max-line must be a whole number of at least 64"),
-        (["--max-backlog", "1.5"], "--max-backlog must be a whole number"),
+        (["--max-backlog-kib", "1.5"], "--max-backlog-kib must be a whole number"),
         (["--logfile", "/no/such/folder/chat.log"], "does not exist"),
         (["--colour", "red"], "option --colour not recognized"),
     ],
@@ -73,7 +73,7 @@ def test_every_option_is_documented():
         "--shout-strikes",
         "--history",
         "--max-line",
-        "--max-backlog",
+        "--max-backlog-kib",
         "--motd",
     ):
         assert option in help_text
@@ -82,13 +82,14 @@ def test_every_option_is_documented():
 def test_the_service_listens_logs_and_closes_its_log(tmp_path):
     reactor = MemoryReactorClock()
     log = tmp_path / "chat.log"
-    options = parse("--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3")
+    options = parse("--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3", "--max-backlog-kib", "128")
     service = makeService(options, reactor=reactor)
     service.privilegedStartService()
     service.startService()
     port, factory, backlog, interface = reactor.tcpServers[0]
     assert (port, backlog, interface) == (4321, 1024, "127.0.0.1")
     assert factory.hall.settings.history == 3
+    assert factory.max_backlog == 128 * 1024
     Logger(namespace="test").info("an event from Twisted")
     service.stopService()
     logger.info("after stop: must not reach the file")

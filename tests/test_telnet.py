@@ -67,3 +67,8 @@ def test_state_is_kept_across_reads():
 def test_an_unterminated_subnegotiation_does_not_mute_the_client_forever():
     got = feed(bytes([IAC, SB]) + b"z" * 2000 + b"\nhello\n")
     assert got.data().endswith(b"\nhello\n")
+
+
+def test_each_offer_is_refused_once_however_often_it_is_made():
+    got = feed(bytes([IAC, DO, 1]) * 1000, bytes([IAC, WILL, 1, IAC, DO, 1]))
+    assert got.replies() == bytes([IAC, WONT, 1, IAC, DONT, 1])
