@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
 from conftest import plain
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,17 +44,31 @@ class Server:
             text=True,
         )
         self.output: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        # A thread keeps reading twistd's stdout, so a hung twistd fails the
+        # wait below instead of blocking it, and the pipe never fills up.
+        threading.Thread(target=self._read_output, daemon=True).start()
         self.port = self._wait_for_port()
+
+    def _read_output(self) -> None:
+        for line in self.process.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
 
     def _wait_for_port(self) -> int:
         deadline = time.monotonic() + 30
-        for line in self.process.stdout:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
             self.output.append(line)
             found = re.search(r"starting on (\d+)", line)
             if found:
                 return int(found.group(1))
-            if time.monotonic() > deadline:
-                break
+        self.stop()
         raise AssertionError("twistd did not start:\n" + "".join(self.output))
 
     def stop(self) -> int:

@@ -6,10 +6,10 @@ import re
 import time
 
 import pytest
-from conftest import Chatter, FakePeer, plain
 
 from chatroom.hall import Hall
 from chatroom.settings import Settings
+from conftest import Chatter, FakePeer, plain
 
 STAMP = r"\[\d\d:\d\d\]"
 

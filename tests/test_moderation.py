@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Chatter
 
 from chatroom.hall import Hall
 from chatroom.moderation import is_shout
 from chatroom.settings import Settings
+from conftest import Chatter
 
 
 @pytest.mark.parametrize(

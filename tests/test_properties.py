@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import plain
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from loguru import logger
 from twisted.internet.address import IPv4Address
@@ -14,8 +13,10 @@ from twisted.internet.testing import StringTransport
 
 from chatroom.hall import Hall
 from chatroom.protocol import ChatFactory
+from conftest import plain
 
 MAX_LINE = 64
+CHAT_LINE = re.compile(r"\[\d\d:\d\d\] (?:\[all\] )?\x1b\[[0-9;]+m[^\x1b]+\x1b\[0m: (.*)")
 
 # Pieces that exercise every path: text, every line ending, telnet commands,
 # half-finished telnet commands, an escaped 0xFF, NUL, and invalid UTF-8.
@@ -83,6 +84,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(STREAMS, st.lists(st.integers(min_value=0), max_size=20))
+@example(b"\r\n\n", [1, 2])  # a '\n' read alone after a '\r' once swallowed the next empty line
 def test_any_chunking_gives_the_same_lines(data, cuts):
     assert feed(split(data, cuts)) == feed([data])
 
@@ -129,6 +131,10 @@ def test_a_real_hall_survives_any_bytes_and_others_see_only_whole_server_made_li
     assert errors == []
     seen = watcher_transport.value()
     assert seen.endswith(b"\r\n")
+    for raw in seen.decode().split("\r\n")[:-1]:
+        said = CHAT_LINE.match(raw)
+        if said:  # what a chatter typed, after their coloured name, holds no escape or control at all
+            assert not re.search(r"[\x00-\x1f\x7f-\x9f]", said.group(1)), raw
     for line in plain(seen).split("\r\n")[:-1]:
         assert re.match(r"(\*\*\* |\[\d\d:\d\d\] (\*\*\* |\* |\[all\] |\[private\] )?(fuzz\d|watcher)[ :])", line), line
         assert not re.search(r"[\x00-\x08\x0a-\x1f\x7f]", line.replace("\x1b", "")), line

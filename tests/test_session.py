@@ -130,8 +130,12 @@ def test_a_name_is_free_again_after_its_owner_leaves(hall, make_chatter):
 def test_lines_before_login_reach_nobody(hall, make_chatter):
     bob = make_chatter("bob")
     session = hall.connect(FakePeer())
+    session.line("hello everyone")  # at the name prompt: a refused name, not a message
     session.line("alice")
+    session.line("hello everyone")  # at the colour prompt: an unknown colour
     assert bob.read() == ""
+    session.line("red")
+    assert "alice joined the lobby." in bob.read()
 
 
 def test_motd_is_in_the_welcome(clock):

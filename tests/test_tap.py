@@ -82,7 +82,9 @@ def test_every_option_is_documented():
 def test_the_service_listens_logs_and_closes_its_log(tmp_path):
     reactor = MemoryReactorClock()
     log = tmp_path / "chat.log"
-    options = parse("--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3", "--max-backlog-kib", "128")
+    options = parse(
+        "--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3", "--max-backlog-kib", "128"
+    )
     service = makeService(options, reactor=reactor)
     service.privilegedStartService()
     service.startService()
@@ -150,10 +152,9 @@ def test_the_bridge_carries_tracebacks(tmp_path):
 def test_what_people_type_cannot_forge_the_fields_of_a_log_line(tmp_path):
     import re
 
-    from conftest import Chatter
-
     from chatroom.hall import Hall
     from chatroom.settings import Settings
+    from conftest import Chatter
 
     log = tmp_path / "chat.log"
     service = LogService(str(log), console=False)
