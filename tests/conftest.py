@@ -13,6 +13,11 @@ from chatroom.settings import Settings
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
+# The twelve colours, in PRODUCT.md's order.
+PRODUCT_COLOURS = (
+    "black", "white", "pink", "red", "orange", "yellow", "green", "cyan", "teal", "light blue", "blue", "purple"
+)  # fmt: skip
+
 
 def plain(data: bytes | str) -> str:
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import FakePeer
+from conftest import PRODUCT_COLOURS, FakePeer
 
 
 def test_banner_then_name_prompt(hall):
@@ -20,20 +20,7 @@ def test_full_login_shows_welcome_and_tells_the_lobby(hall, make_chatter):
     session.line("alice")
     prompt = peer.text()
     assert "Pick a colour" in prompt
-    for colour in (
-        "black",
-        "white",
-        "pink",
-        "red",
-        "orange",
-        "yellow",
-        "green",
-        "cyan",
-        "teal",
-        "light blue",
-        "blue",
-        "purple",
-    ):
+    for colour in PRODUCT_COLOURS:
         assert colour in prompt
     session.line("teal")
     welcome = peer.text()

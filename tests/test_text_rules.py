@@ -7,6 +7,7 @@ import pytest
 from chatroom.colours import COLOURS, find_colour
 from chatroom.names import name_key, user_name_problem
 from chatroom.text import clean_text
+from conftest import PRODUCT_COLOURS
 
 
 @pytest.mark.parametrize(
@@ -74,19 +75,6 @@ def test_bad_names(name):
 
 
 def test_twelve_colours_by_name_and_number():
-    assert [c.name for c in COLOURS] == [
-        "black",
-        "white",
-        "pink",
-        "red",
-        "orange",
-        "yellow",
-        "green",
-        "cyan",
-        "teal",
-        "light blue",
-        "blue",
-        "purple",
-    ]
+    assert tuple(c.name for c in COLOURS) == PRODUCT_COLOURS
     assert find_colour("Light Blue") is find_colour("lightblue") is find_colour("10") is COLOURS[9]
     assert find_colour("13") is None and find_colour("0") is None and find_colour("mauve") is None
