@@ -133,7 +133,9 @@ class ChatProtocol(LineReceiver):
         self.send(data)
 
     def telnet_interrupt(self) -> None:
-        self.session.interrupted()
+        # A telnet client follows Ctrl-C with 'DO TIMING-MARK' and discards all
+        # output until that is answered, so the hint goes out on the next turn.
+        self.hall.clock.callLater(0, self.session.interrupted)
 
     def telnet_data(self, data: bytes) -> None:
         data = self._endings.normalise(data)

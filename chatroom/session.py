@@ -78,6 +78,7 @@ class Session:
 
     def interrupted(self) -> None:
         """The client pressed Ctrl-C (telnet sends it as a command, not a character)."""
+        self.send(render.EOL.encode())  # telnet left the cursor just after its '^C'
         self.notice("Ctrl-C does nothing here: type /quit to leave.")
 
     def line_too_long(self, limit: int) -> None:

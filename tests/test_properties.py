@@ -51,6 +51,10 @@ class Recorder:
 
     def __init__(self):
         self.events: list[tuple] = []
+        self.clock = self  # delayed calls happen at once, so their order is recorded as it is
+
+    def callLater(self, delay, function, *args):
+        function(*args)
 
     def connect(self, peer):
         return self

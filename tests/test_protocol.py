@@ -202,10 +202,12 @@ def test_quit_closes_the_connection_and_ignores_the_rest(login):
     assert "after quit" not in bob.read()
 
 
-def test_ctrl_c_in_telnet_gets_a_hint_and_nothing_else(login):
+def test_ctrl_c_in_telnet_gets_a_hint_after_its_timing_mark_is_answered(login, clock):
     alice, bob = login("alice"), login("bob")
-    answer = alice.send(b"half" + bytes([IAC, IP]))
-    assert "Ctrl-C does nothing here: type /quit to leave." in answer
+    alice.protocol.dataReceived(bytes([IAC, IP, IAC, DO, 6]))  # what telnet sends for Ctrl-C
+    assert alice.transport.value() == bytes([IAC, WONT, 6])  # telnet discards output until this
+    clock.advance(0)
+    assert "Ctrl-C does nothing here: type /quit to leave." in alice.read()
     assert bob.read() == ""
 
 
