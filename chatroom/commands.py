@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chatroom.colours import find_colour, unknown_colour
+from chatroom.names import name_key
 from chatroom.room import LOBBY
 
 if TYPE_CHECKING:
@@ -137,8 +138,8 @@ COMMANDS: tuple[Command, ...] = (
 
 _BY_SPELLING = {s: c for c in COMMANDS for s in c.spellings if s != AT_NAME}
 
-# Nobody may be called 'all' or 'help': '@all hi' could not reach them.
-AT_WORDS = frozenset(s[1:] for s in _BY_SPELLING if s.startswith("@"))
+# Nobody may be called 'all' or 'help' (or a look-alike): '@all hi' could not reach them.
+AT_WORDS = {name_key(s[1:]): s for s in _BY_SPELLING if s.startswith("@")}  # name key -> the command
 _MSG = _BY_SPELLING["/msg"]
 
 

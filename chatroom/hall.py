@@ -58,9 +58,11 @@ class Hall:
             return problem
         key = name_key(name)
         if key in commands.AT_WORDS:
-            return f"The name {name!r} is reserved: @{key} is a command."
+            return f"The name {name!r} is reserved: {commands.AT_WORDS[key]} is a command."
         holder = self.names.get(key)
         if holder is not None and holder is not session:
+            if holder.name.casefold() != name.casefold():
+                return f"The name {name!r} is taken: it looks too much like {holder.name!r}."
             return f"The name {name!r} is taken."
         if session.key:
             del self.names[session.key]

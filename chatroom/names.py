@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import unicodedata
 
+from chatroom.lookalike import mixes_scripts, scripts, skeleton
+
 MAX_NAME_LENGTH = 20
 
 # Names never hold punctuation beyond these, so a name can never look like the
 # server's "***" or carry a ':' that would let its owner fake another speaker.
 _EXTRA_NAME_CHARS = frozenset("-_.")
 
+# The server's own names and the ones a newcomer would take for staff.
 RESERVED = frozenset({"server", "chatroom", "admin", "operator", "lobby"})
 
 # Letters and marks that Unicode says draw nothing (its Default_Ignorable code
@@ -24,8 +27,12 @@ _INVISIBLE = frozenset(
 
 
 def name_key(name: str) -> str:
-    """What two names are compared by: 'Alice', 'ALICE' and 'Ａｌｉｃｅ' share one key."""
-    return unicodedata.normalize("NFKC", name).casefold()
+    """What two names are compared by: 'Alice', 'ALICE', 'Ａｌｉｃｅ' and 'Аlice' (a Cyrillic А) share one key.
+
+    Case and width are folded first (NFKC and case folding), then look-alike
+    letters (the UTS #39 skeleton).
+    """
+    return skeleton(unicodedata.normalize("NFKC", name).casefold())
 
 
 def name_problem(name: str, what: str = "name") -> str | None:
@@ -44,15 +51,21 @@ def name_problem(name: str, what: str = "name") -> str | None:
         return f"A {what} needs at least one letter or digit."
     if unicodedata.category(name[0])[0] == "M":
         return f"A {what} cannot start with an accent or other combining mark."
+    if mixes_scripts(name):
+        used = " and ".join(sorted(s.title() for s in scripts(name)))
+        return f"A {what} cannot mix writing systems ({used}), so that nobody can pass for someone else."
     return None
 
 
 def user_name_problem(name: str) -> str | None:
     """Why `name` cannot be a user's name (ignoring who already has it), or None."""
     problem = name_problem(name)
-    if problem is None and name_key(name) in RESERVED:
+    if problem is None and name_key(name) in _RESERVED_KEYS:
         problem = f"The name {name!r} is reserved."
     return problem
+
+
+_RESERVED_KEYS = frozenset(map(name_key, RESERVED))
 
 
 def _allowed(ch: str) -> bool:

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from chatroom.session import Session
 
 LOBBY = "lobby"
+_LOBBY_KEY = name_key(LOBBY)
 
 
 class Room:
@@ -22,7 +23,7 @@ class Room:
 
     @property
     def is_lobby(self) -> bool:
-        return self.key == LOBBY
+        return self.key == _LOBBY_KEY
 
     @property
     def title(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import PRODUCT_COLOURS, FakePeer
 
 
@@ -75,6 +77,7 @@ def test_unknown_colour_asks_again(hall):
 
 def test_bad_names_are_refused_with_the_reason_and_asked_again(hall, make_chatter):
     make_chatter("Alice")
+    make_chatter("ace")
     cases = {
         "": "cannot be empty",
         "x" * 21: "at most 20 characters",
@@ -87,6 +90,9 @@ def test_bad_names_are_refused_with_the_reason_and_asked_again(hall, make_chatte
         "all": "@all is a command",  # '@all hi' could never reach them
         "Disconnect": "@disconnect is a command",
         "...": "at least one letter or digit",
+        "\u0410lice": "cannot mix writing systems (Cyrillic and Latin)",  # a Cyrillic A
+        "1obby": "reserved",  # a digit one for the l of 'lobby'
+        "\u0430\u0441\u0435": "looks too much like 'ace'",  # all Cyrillic, not mixed, but the same shapes
     }
     for name, reason in cases.items():
         peer = FakePeer()
@@ -97,6 +103,28 @@ def test_bad_names_are_refused_with_the_reason_and_asked_again(hall, make_chatte
         assert reason in answer, (name, answer)
         assert "What is your name?" in answer
         assert session.name == ""
+
+
+@pytest.mark.parametrize("name", ["josé", "jose\u0301", "Zoë", "東京たワ", "Ελένη", "Иван", "x日本", "d2-r2_x.y"])
+def test_names_in_one_writing_system_or_written_together_are_welcome(hall, name):
+    peer = FakePeer()
+    session = hall.connect(peer)
+    session.line(name)
+    assert session.name == name, peer.text()
+
+
+def test_a_look_alike_of_someone_online_is_refused_until_they_leave(hall, make_chatter):
+    cocoa = make_chatter("cocoa")
+    peer = FakePeer()
+    hall.connect(peer).line("c\u043ec\u043ea")  # Cyrillic o, twice: mixed, refused anyway
+    assert "cannot mix writing systems" in peer.text()
+    peer2 = FakePeer()
+    impostor = hall.connect(peer2)
+    impostor.line("\u0441\u043e\u0441\u043e\u0430")  # all Cyrillic: с о с о а
+    assert "looks too much like 'cocoa'" in peer2.text()
+    cocoa.session.lost()
+    impostor.line("\u0441\u043e\u0441\u043e\u0430")
+    assert impostor.name == "\u0441\u043e\u0441\u043e\u0430"
 
 
 def test_a_name_is_held_while_its_owner_picks_a_colour(hall):
