@@ -209,6 +209,15 @@ class Hall:
         """The connection is gone or going; the room hears it, and `why` if the server knows."""
         self.remove(session, f"{session.name} left the chat" + (f" ({why})." if why else "."))
 
+    def time_out(self, session: Session) -> None:
+        """The connection did not finish logging in in time."""
+        session.notice(f"You did not log in within {self.settings.login_timeout} seconds. Goodbye!")
+        logger.bind(event="timeout", addr=session.peer.address).info(
+            "{} did not log in within {} s", session.peer.address, self.settings.login_timeout
+        )
+        self.remove(session, None)
+        session.peer.disconnect()
+
     def kick(self, session: Session, reason: str) -> None:
         session.notice(f"You have been kicked for {reason}.")
         logger.bind(event="kick", user=session.name, room=session.room_name).warning(

@@ -7,20 +7,28 @@ and a client that stops reading -- and nothing about chat.
 
 from __future__ import annotations
 
+import socket
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from loguru import logger
-from twisted.internet.interfaces import IPushProducer
-from twisted.internet.protocol import ServerFactory
+from twisted.internet.interfaces import IPushProducer, ITCPTransport
+from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.basic import LineReceiver
 from zope.interface import implementer
 
+from chatroom import render
 from chatroom.settings import Settings
 from chatroom.telnet import TelnetFilter
 
 if TYPE_CHECKING:
     from chatroom.hall import Hall
     from chatroom.session import Session
+
+# A peer that vanished without a goodbye (a laptop lid shut, Wi-Fi gone) is
+# probed after 5 idle minutes, then every minute; 5 unanswered probes and the
+# kernel closes the connection, so it is reaped within 10 minutes.
+KEEPALIVE = {"TCP_KEEPIDLE": 300, "TCP_KEEPINTVL": 60, "TCP_KEEPCNT": 5}
 
 
 class LineEndings:
@@ -94,11 +102,12 @@ class ChatProtocol(LineReceiver):
         peer = self.transport.getPeer()
         self.address = f"{peer.host}:{peer.port}" if hasattr(peer, "host") else str(peer)
         self.transport.registerProducer(self._backlog, True)
-        self.factory.connections.add(self)
+        _keep_alive(self.transport)
+        self.factory.arrived(self)
         self.session = self.hall.connect(self)
 
     def connectionLost(self, reason=None) -> None:
-        self.factory.connections.discard(self)
+        self.factory.left(self)
         if self._cut_off:
             self.session.fell_behind()
         else:
@@ -158,16 +167,66 @@ class ChatProtocol(LineReceiver):
         self.session.line(line.decode("utf-8", errors="replace"))
 
 
+class Refusal(Protocol):
+    """Says why in one line, then closes: for a connection the server will not take."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def connectionMade(self) -> None:
+        self.transport.write(render.notice(self.reason))
+        self.transport.loseConnection()
+
+
 class ChatFactory(ServerFactory):
     def __init__(
-        self, hall: Hall, max_line: int = Settings.max_line, max_backlog: int = Settings.max_backlog_kib * 1024
+        self,
+        hall: Hall,
+        max_line: int = Settings.max_line,
+        max_backlog: int = Settings.max_backlog_kib * 1024,
+        max_per_ip: int = Settings.max_per_ip,
     ):
         self.hall = hall
         self.max_line = max_line
         self.max_backlog = max_backlog
+        self.max_per_ip = max_per_ip
         self.connections: set[ChatProtocol] = set()
+        self.per_host: Counter[str] = Counter()
 
-    def buildProtocol(self, addr) -> ChatProtocol:
+    def buildProtocol(self, addr) -> Protocol:
+        host = getattr(addr, "host", None)
+        if self.max_per_ip and host is not None and self.per_host[host] >= self.max_per_ip:
+            logger.bind(event="refused", addr=host).warning(
+                "refused a connection from {}: already {} from there", host, self.max_per_ip
+            )
+            return Refusal(f"Too many connections from your address (the limit is {self.max_per_ip}). Goodbye!")
         protocol = ChatProtocol(self.hall, self.max_line, self.max_backlog)
         protocol.factory = self
         return protocol
+
+    def arrived(self, protocol: ChatProtocol) -> None:
+        self.connections.add(protocol)
+        self.per_host[_host(protocol.transport)] += 1
+
+    def left(self, protocol: ChatProtocol) -> None:
+        if protocol in self.connections:
+            self.connections.remove(protocol)
+            host = _host(protocol.transport)
+            self.per_host[host] -= 1
+            if not self.per_host[host]:
+                del self.per_host[host]
+
+
+def _host(transport) -> str | None:
+    return getattr(transport.getPeer(), "host", None)
+
+
+def _keep_alive(transport) -> None:
+    """Turn on TCP keepalive, with probes early enough to matter (Linux waits 2 hours by default)."""
+    if not ITCPTransport.providedBy(transport):
+        return
+    transport.setTcpKeepAlive(True)
+    handle = transport.getHandle()
+    for name, value in KEEPALIVE.items():
+        if hasattr(socket, name):  # Linux has all three; other systems may lack some
+            handle.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -9,10 +10,13 @@ from loguru import logger
 
 from chatroom import commands, render
 from chatroom.colours import Colour, colour_menu, find_colour, pick_colour, unknown_colour
+from chatroom.flood import TokenBucket
 from chatroom.names import MAX_NAME_LENGTH, name_key
 from chatroom.text import clean_text
 
 if TYPE_CHECKING:
+    from twisted.internet.interfaces import IDelayedCall
+
     from chatroom.hall import Hall
     from chatroom.room import Room
 
@@ -46,6 +50,11 @@ class Session:
         self.shouts = 0
         self.reply_to: Session | None = None
         self._handle: Callable[[str], None] = self._answer_name
+        rate, burst = hall.settings.flood_rate, hall.settings.flood_burst
+        self._bucket = TokenBucket(rate, burst, hall.clock) if rate else None  # a rate of 0: no flood limit
+        self._held: deque[str] = deque()  # lines waiting behind the flood limit, oldest first
+        self._release_call: IDelayedCall | None = None
+        self._login_call: IDelayedCall | None = None
 
     @property
     def room_name(self) -> str | None:
@@ -57,9 +66,41 @@ class Session:
 
     def start(self) -> None:
         self.notice(BANNER, NAME_PROMPT)
+        if self.hall.settings.login_timeout:
+            self._login_call = self.hall.clock.callLater(self.hall.settings.login_timeout, self.hall.time_out, self)
 
     def line(self, raw: str) -> None:
-        """One line from the client, decoded but not yet cleaned."""
+        """One line from the client, decoded but not yet cleaned; past the flood limit it waits its turn."""
+        if self._held or not self._may_go_now(raw):
+            self._hold(raw)
+        else:
+            self._run(raw)
+
+    def _may_go_now(self, raw: str) -> bool:
+        return self._bucket is None or not raw.strip() or self._bucket.take()
+
+    def _hold(self, raw: str) -> None:
+        settings = self.hall.settings
+        if not self._held:
+            self.notice(
+                f"Slow down: you are sending more than {settings.flood_rate} lines a second, so your lines now "
+                f"follow at that pace. With over {settings.flood_queue} lines waiting you would be disconnected."
+            )
+        self._held.append(raw)
+        if len(self._held) > settings.flood_queue:
+            self.hall.kick(self, "flooding")
+        elif self._release_call is None:
+            self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
+
+    def _release(self) -> None:
+        """Send waiting lines as the bucket allows, and come back for the rest."""
+        self._release_call = None
+        while self._held and self._bucket.take():
+            self._run(self._held.popleft())
+        if self._held:
+            self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
+
+    def _run(self, raw: str) -> None:
         try:
             self._handle(raw)
         except Exception:
@@ -123,6 +164,9 @@ class Session:
             return
         self.set_colour(colour)
         self._handle = self._chat
+        _cancel(self._login_call)
+        if self._bucket is not None:
+            self._bucket.fill()  # the lines that logged in do not eat into the first paste
         self.hall.admit(self)
 
     def _chat(self, raw: str) -> None:
@@ -133,7 +177,15 @@ class Session:
     def end(self) -> None:
         """Lines still in flight from a session the hall has let go are ignored."""
         self._handle = _ignore
+        self._held.clear()
+        _cancel(self._release_call)
+        _cancel(self._login_call)
 
 
 def _ignore(raw: str) -> None:
     pass
+
+
+def _cancel(call: IDelayedCall | None) -> None:
+    if call is not None and call.active():
+        call.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import fields
 
 from loguru import logger
 from twisted.application import strports
@@ -56,6 +57,12 @@ class Options(usage.Options):
         _whole_number("max-line", 64, "Longest line a client may send, in bytes; longer lines are refused."),
         _whole_number("max-backlog-kib", 64, "KiB queued for a client that is not reading before it is cut off."),
         ["motd", None, "", "A message of the day, shown to everyone as they log in."],
+        _whole_number("flood-rate", 0, "Lines a second a client may keep sending once its burst is spent; "
+                      "faster lines wait, and a client with 30 seconds' worth waiting is kicked (0: no limit)."),
+        _whole_number("flood-burst", 1, "Lines a client may send at once (a paste) before it is slowed."),
+        _whole_number("login-timeout", 0, "Seconds a connection has to give a name and colour (0: no limit)."),
+        _whole_number("max-per-ip", 0, "Connections allowed from one address; a class behind one NAT "
+                      "shares an address (0: no limit)."),
     ]  # fmt: skip
 
     def postOptions(self) -> None:
@@ -66,14 +73,8 @@ class Options(usage.Options):
             raise usage.UsageError(f"--logfile: the folder {folder} does not exist.")
 
     def settings(self) -> Settings:
-        return Settings(
-            shout_min_letters=self["shout-min-letters"],
-            shout_strikes=self["shout-strikes"],
-            history=self["history"],
-            max_line=self["max-line"],
-            max_backlog_kib=self["max-backlog-kib"],
-            motd=self["motd"],
-        )
+        """Every Settings field comes from the option of the same name."""
+        return Settings(**{field.name: self[field.name.replace("_", "-")] for field in fields(Settings)})
 
 
 def _endpoint(port: str) -> str:
@@ -109,7 +110,7 @@ def makeService(options: Options, reactor=None) -> ServerService:
         from twisted.internet import reactor
     settings = options.settings()
     hall = Hall(reactor, settings)
-    factory = ChatFactory(hall, settings.max_line, settings.max_backlog_kib * 1024)
+    factory = ChatFactory(hall, settings.max_line, settings.max_backlog_kib * 1024, settings.max_per_ip)
     top = ServerService(options["logfile"])
     ChatService(hall, factory, reactor).setServiceParent(top)
     strports.service(options["port"], factory, reactor=reactor).setServiceParent(top)

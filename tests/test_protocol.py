@@ -20,9 +20,9 @@ class Client:
 
     _port = 40000
 
-    def __init__(self, factory: ChatFactory):
+    def __init__(self, factory: ChatFactory, host: str = "10.1.2.3"):
         Client._port += 1
-        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "10.1.2.3", Client._port))
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", host, Client._port))
         self.protocol = factory.buildProtocol(self.transport.getPeer())
         self.protocol.makeConnection(self.transport)
 
@@ -159,12 +159,13 @@ def test_the_log_records_the_connection_address(factory, hall):
     assert any("connection from 10.1.2.3:" in line for line in lines)
 
 
-def test_a_client_that_stops_reading_is_cut_off_and_nobody_else_loses_a_line(login):
+def test_a_client_that_stops_reading_is_cut_off_and_nobody_else_loses_a_line(login, clock):
     alice, bob, slow = login("alice"), login("bob"), login("slow")
     slow.protocol._backlog.pauseProducing()  # what the transport does when its buffer fills
     queued_at_cut = None
     for i in range(200):
         alice.send(f"line {i} ".encode() + b"." * 40 + b"\n")
+        clock.advance(1)  # at a pace the flood limit lets through
         if queued_at_cut is None and slow.transport.disconnected:
             queued_at_cut = len(slow.transport.value())
     assert queued_at_cut is not None  # abortConnection: no waiting for a reader that never reads
@@ -217,3 +218,32 @@ def test_telnet_replies_to_a_client_that_never_reads_stay_bounded(factory):
     for option in range(256):
         client.protocol.dataReceived(bytes([IAC, DO, option, IAC, WILL, option]) * 50)
     assert len(client.transport.value()) < 4096 + 256 * 6 + 500
+
+
+def test_a_connection_over_the_per_address_cap_is_told_why_and_closed(hall):
+    factory = ChatFactory(hall, max_per_ip=3)
+    first, *_ = [Client(factory) for _ in range(3)]
+    extra = Client(factory)
+    assert extra.read() == "*** Too many connections from your address (the limit is 3). Goodbye!\r\n"
+    assert extra.transport.disconnecting
+    assert len(hall.sessions) == 3  # the refused one never reached the hall
+    assert "What is your name?" in Client(factory, host="10.9.9.9").read()  # other addresses are not affected
+    first.close()
+    assert "What is your name?" in Client(factory).read()  # a freed place can be taken again
+
+
+def test_a_per_address_cap_of_zero_is_no_cap(hall):
+    factory = ChatFactory(hall, max_per_ip=0)
+    clients = [Client(factory) for _ in range(200)]
+    assert not any(client.transport.disconnecting for client in clients)
+    assert len(hall.sessions) == 200
+
+
+def test_a_paste_sent_with_the_login_lines_goes_through_whole(login, factory):
+    bob = login("bob")
+    bot = Client(factory)
+    paste = b"".join(b"pasted line %d\n" % i for i in range(10))
+    answer = bot.send(b"bot\nred\n" + paste)
+    assert "Slow down" not in answer
+    got = bob.read()
+    assert all(f"bot: pasted line {i}\r\n" in got for i in range(10))

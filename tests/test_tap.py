@@ -28,6 +28,15 @@ def test_defaults(tmp_path, monkeypatch):
     assert options["logfile"] == str(tmp_path / "chatroom.log")
     settings = options.settings()
     assert (settings.shout_min_letters, settings.shout_strikes, settings.history) == (5, 2, 20)
+    assert (settings.flood_rate, settings.flood_burst, settings.login_timeout, settings.max_per_ip) == (2, 10, 60, 50)
+
+
+def test_every_setting_is_an_option():
+    settings = parse(
+        "--flood-rate", "0", "--flood-burst", "3", "--login-timeout", "0", "--max-per-ip", "0", "--history", "7"
+    ).settings()
+    assert (settings.flood_rate, settings.flood_burst, settings.login_timeout, settings.max_per_ip) == (0, 3, 0, 0)
+    assert settings.history == 7
 
 
 @pytest.mark.parametrize(
@@ -51,6 +60,8 @@ def test_port_takes_a_number_or_an_endpoint(given, expected):
         (["--port", "bogus:1"], "not a valid endpoint"),
         (["--port", "tcp:notaport"], "not a valid endpoint"),
         (["--shout-strikes", "0"], "--shout-strikes must be a whole number of at least 1, not '0'"),
+        (["--flood-burst", "0"], "--flood-burst must be a whole number of at least 1"),
+        (["--max-per-ip", "-1"], "--max-per-ip must be a whole number of at least 0"),
         (["--shout-min-letters", "many"], "--shout-min-letters must be a whole number of at least 1, not 'many'"),
         (["--history", "-1"], "--history must be a whole number of at least 0"),
         (["--max-line", "10"], "--max-line must be a whole number of at least 64"),
@@ -75,6 +86,10 @@ def test_every_option_is_documented():
         "--max-line",
         "--max-backlog-kib",
         "--motd",
+        "--flood-rate",
+        "--flood-burst",
+        "--login-timeout",
+        "--max-per-ip",
     ):
         assert option in help_text
 
