@@ -8,14 +8,17 @@ can be grepped by user or room.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 from loguru import logger
 from twisted.application.service import MultiService
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 
 ROTATION = "500 KB"
-RETENTION = "1 week"
+KEEP_SECONDS = 7 * 24 * 3600  # rotated files are deleted after a week...
+KEEP_FILES = 100  # ...and beyond the newest 100 (50 MB) at once, so a flood of log lines cannot fill the disk
 
 _LEVELS = {
     LogLevel.debug: "DEBUG",
@@ -24,6 +27,15 @@ _LEVELS = {
     LogLevel.error: "ERROR",
     LogLevel.critical: "CRITICAL",
 }
+
+
+def _prune(rotated: list[str]) -> None:
+    """loguru's retention hook: drop rotated files older than a week, or beyond the newest KEEP_FILES."""
+    newest_first = sorted(rotated, key=os.path.getmtime, reverse=True)
+    now = time.time()
+    for index, path in enumerate(newest_first):
+        if index >= KEEP_FILES or now - os.path.getmtime(path) > KEEP_SECONDS:
+            os.remove(path)
 
 
 def _format(record) -> str:
@@ -91,7 +103,7 @@ class LogService(MultiService):
             pass
         # diagnose=False: a traceback must not dump local variables (what people typed) into the log.
         common = {"format": _format, "enqueue": False, "diagnose": False}
-        self._sinks.append(logger.add(self.path, rotation=ROTATION, retention=RETENTION, encoding="utf-8", **common))
+        self._sinks.append(logger.add(self.path, rotation=ROTATION, retention=_prune, encoding="utf-8", **common))
         if self.console and sys.__stderr__ is not None:
             # Chat events on the host's terminal too; Twisted's own already go there.
             not_twisted = lambda record: record["extra"].get("source") != "twisted"  # noqa: E731

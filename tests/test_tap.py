@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import time
 
 import pytest
 from loguru import logger
@@ -11,6 +12,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import Logger
 from twisted.python import usage
 
+from chatroom import chatlog
 from chatroom.chatlog import LogService, TwistedBridge
 from chatroom.tap import Options, makeService
 
@@ -128,6 +130,18 @@ def test_the_log_rotates_at_500_kb(tmp_path):
     files = glob.glob(str(tmp_path / "chat*.log"))
     assert len(files) >= 2
     assert all(os.path.getsize(f) <= 510_000 for f in files)
+
+
+def test_rotated_logs_go_after_a_week_or_beyond_the_newest_hundred(tmp_path, monkeypatch):
+    monkeypatch.setattr(chatlog, "KEEP_FILES", 3)
+    now = time.time()
+    ages = {"a": 10, "b": 20, "c": 30, "d": 40, "old": 8 * 24 * 3600}
+    for name, age in ages.items():
+        path = tmp_path / f"chat.{name}.log"
+        path.write_text(name)
+        os.utime(path, (now - age, now - age))
+    chatlog._prune([str(p) for p in tmp_path.iterdir()])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chat.a.log", "chat.b.log", "chat.c.log"]
 
 
 def test_the_twisted_bridge_does_not_reenter_itself():
