@@ -8,6 +8,10 @@ if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
 
 
+_SLACK = 1e-9  # floating-point dust: 0.999999999 tokens is a token
+_SHORTEST_WAIT = 0.001
+
+
 class TokenBucket:
     """Up to `burst` lines at once, then `rate` lines a second.
 
@@ -25,7 +29,7 @@ class TokenBucket:
     def take(self) -> bool:
         """Spend a token if there is one."""
         self._refill()
-        if self.tokens < 1:
+        if self.tokens < 1 - _SLACK:
             return False
         self.tokens -= 1
         return True
@@ -36,9 +40,9 @@ class TokenBucket:
         self.stamp = self.clock.seconds()
 
     def wait(self) -> float:
-        """Seconds until the next token."""
+        """Seconds until the next token: never zero, so a timer set for it always finds time has passed."""
         self._refill()
-        return max(0.0, (1 - self.tokens) / self.rate)
+        return max(_SHORTEST_WAIT, (1 - self.tokens) / self.rate)
 
     def _refill(self) -> None:
         now = self.clock.seconds()

@@ -71,6 +71,8 @@ class Session:
 
     def line(self, raw: str) -> None:
         """One line from the client, decoded but not yet cleaned; past the flood limit it waits its turn."""
+        if self._handle is _ignore:  # the hall has let this session go; lines still in flight are dropped
+            return
         if self._held or not self._may_go_now(raw):
             self._hold(raw)
         else:

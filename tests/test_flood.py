@@ -138,3 +138,18 @@ def test_the_bucket_says_how_long_until_the_next_token():
     assert bucket.take() and not bucket.take()
     clock.advance(100)
     assert bucket.take() and bucket.take() and not bucket.take()  # never more than the burst
+
+
+def test_waiting_as_long_as_the_bucket_says_always_earns_a_token():
+    clock = Clock()
+    clock.advance(1_700_000_000.123)  # a real epoch time: float steps are coarse here
+    bucket = TokenBucket(rate=3, burst=10, clock=clock)
+    for _ in range(10):
+        bucket.take()
+    for _ in range(1000):
+        for _ in range(3):  # a timer that finds no token asks again; it must not be asked for ever
+            clock.advance(bucket.wait())
+            if bucket.take():
+                break
+        else:
+            raise AssertionError(f"no token after waiting: {bucket.tokens!r}")

@@ -7,13 +7,14 @@ import random
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from loguru import logger
 from twisted.internet.task import Clock
 
 from chatroom.hall import Hall
 from chatroom.settings import Settings
 from conftest import FakePeer
 
-NAMES = st.sampled_from(["a", "A", "b", "ｂ", "c", "lobby", "x.y", "all", "bad name"])
+NAMES = st.sampled_from(["a", "A", "b", "ｂ", "c", "lobby", "x.y", "all", "bad name", "\u0430", "co", "с\u043e", "cо"])
 ROOMS = st.sampled_from(["lobby", "LOBBY", "#g", "G", "h", "#", "ｇ"])
 LINES = st.one_of(
     ROOMS.map(lambda room: f"/join {room}"),
@@ -29,8 +30,14 @@ LINES = st.one_of(
 class HallMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.hall = Hall(Clock(), Settings(), rng=random.Random(0))
+        self.clock = Clock()
+        self.hall = Hall(self.clock, Settings(login_timeout=30), rng=random.Random(0))
         self.sessions = []
+        self.errors = []
+        self.sink = logger.add(self.errors.append, level="ERROR", format="{message}")
+
+    def teardown(self):
+        logger.remove(self.sink)
 
     @rule(name=NAMES, colour=st.sampled_from(["", "red", "mauve"]))
     def connect(self, name, colour):
@@ -43,6 +50,23 @@ class HallMachine(RuleBasedStateMachine):
     def type_a_line(self, pick, line):
         if self.sessions:
             self.sessions[pick % len(self.sessions)].line(line)
+
+    @rule(name=NAMES)
+    def connect_and_never_finish_logging_in(self, name):
+        session = self.hall.connect(FakePeer())
+        session.line(name)
+        self.sessions.append(session)
+
+    @rule(pick=st.integers(0, 30), count=st.integers(1, 100), line=LINES)
+    def flood(self, pick, count, line):
+        if self.sessions:
+            session = self.sessions[pick % len(self.sessions)]
+            for _ in range(count):
+                session.line(line)
+
+    @rule(seconds=st.sampled_from([0.1, 1, 5, 31]))
+    def time_passes(self, seconds):
+        self.clock.advance(seconds)
 
     @rule(pick=st.integers(0, 30))
     def connection_lost(self, pick):
@@ -78,6 +102,17 @@ class HallMachine(RuleBasedStateMachine):
         for session in self.hall.sessions:
             if session.name:
                 assert self.hall.names.get(session.key) is session
+
+    @invariant()
+    def no_error_is_logged(self):
+        assert self.errors == []
+
+    @invariant()
+    def nobody_gone_leaves_a_timer(self):
+        live = {id(s) for s in self.hall.sessions}
+        for call in self.clock.getDelayedCalls():
+            owner = call.args[0] if call.args else call.func.__self__  # hall.time_out(session) or session._release()
+            assert id(owner) in live, call
 
     @invariant()
     def nobody_gone_is_still_listed(self):

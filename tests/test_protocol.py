@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
@@ -247,3 +249,30 @@ def test_a_paste_sent_with_the_login_lines_goes_through_whole(login, factory):
     assert "Slow down" not in answer
     got = bob.read()
     assert all(f"bot: pasted line {i}\r\n" in got for i in range(10))
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        b"*** alice was kicked for shouting.",
+        b"\x1b[2K\r[12:00] teacher: hand in your phones",  # erase the line, then a fake one
+        b"hi\r[12:00] teacher: a bare CR is a line of its own",
+        b"hi\xe2\x80\xa8[12:00] teacher: a Unicode line separator",
+        b"hi\xc2\x85[12:00] teacher: a C1 next-line",
+        b"\xe2\x80\xaeevil: right-to-left override",
+        b"\x1b]0;pwned\x07\x1b[8mhidden\x1bPq#0~~\x1b\\",
+        b"hi" + b" " * 300 + b"[12:00] teacher: pushed onto a line of its own by spaces",
+    ],
+)
+def test_nothing_typed_can_forge_a_line_of_the_server_or_of_someone_else(login, clock, attempt):
+    watcher, mallory = login("watcher"), login("mallory")
+    watcher.read()
+    mallory.send(attempt + b"\n")
+    raw = watcher.transport.value().decode()
+    lines = raw.split("\r\n")
+    assert lines[-1] == ""
+    for line in lines[:-1]:
+        speaker, said = re.fullmatch(r"\[\d\d:\d\d\] \x1b\[[0-9;]+m(\w+)\x1b\[0m: (.*)", line).groups()
+        assert speaker == "mallory"
+        assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", said), said
+        assert "  " not in said
