@@ -211,7 +211,7 @@ class Hall:
 
     def time_out(self, session: Session) -> None:
         """The connection did not finish logging in in time."""
-        session.notice(f"You did not log in within {self.settings.login_timeout} seconds. Goodbye!")
+        session.notice(f"You did not log in within {self.settings.login_timeout} s (a name and a colour). Goodbye!")
         logger.bind(event="timeout", addr=session.peer.address).info(
             "{} did not log in within {} s", session.peer.address, self.settings.login_timeout
         )

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from loguru import logger
-from twisted.internet.interfaces import IPushProducer, ITCPTransport
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, ITCPTransport
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.basic import LineReceiver
 from zope.interface import implementer
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # probed after 5 idle minutes, then every minute; 5 unanswered probes and the
 # kernel closes the connection, so it is reaped within 10 minutes.
 KEEPALIVE = {"TCP_KEEPIDLE": 300, "TCP_KEEPINTVL": 60, "TCP_KEEPCNT": 5}
+
+LINGER = 5.0  # seconds a client has to close its side after the server said goodbye
 
 
 class LineEndings:
@@ -97,6 +99,7 @@ class ChatProtocol(LineReceiver):
         self._discarding = False  # inside an over-long line, until its end
         self._after_long_line = b""
         self._cut_off = False
+        self._closing: IDelayedCall | None = None  # set once the server has said goodbye
 
     def connectionMade(self) -> None:
         peer = self.transport.getPeer()
@@ -108,6 +111,8 @@ class ChatProtocol(LineReceiver):
 
     def connectionLost(self, reason=None) -> None:
         self.factory.left(self)
+        if self._closing is not None and self._closing.active():
+            self._closing.cancel()
         if self._cut_off:
             self.session.fell_behind()
         else:
@@ -129,12 +134,27 @@ class ChatProtocol(LineReceiver):
             self.transport.abortConnection()
 
     def disconnect(self) -> None:
-        self.transport.loseConnection()
+        """Close so that the last words arrive, even from someone still typing.
+
+        Closing a socket with input unread makes the kernel reset the
+        connection and throw away what was still queued -- the kick notice, the
+        goodbye. So: send what is queued, close our side, and read (and ignore)
+        until the client closes its side, for LINGER seconds at most.
+        """
+        if self._closing is not None:
+            return
+        self._closing = self.hall.clock.callLater(LINGER, self.transport.abortConnection)
+        half_close = getattr(self.transport, "loseWriteConnection", None)
+        if half_close is not None:
+            half_close()
+        else:  # a transport that cannot half-close (TLS, say)
+            self.transport.loseConnection()
 
     # Bytes in.
 
     def dataReceived(self, data: bytes) -> None:
-        self._telnet.feed(data)
+        if self._closing is None:
+            self._telnet.feed(data)
 
     # TelnetUser: what the telnet filter hands on.
 
@@ -148,7 +168,7 @@ class ChatProtocol(LineReceiver):
 
     def telnet_data(self, data: bytes) -> None:
         data = self._endings.normalise(data)
-        while data and not self.transport.disconnecting:
+        while data and self._closing is None and not self.transport.disconnecting:
             if self._discarding:
                 _, end, data = data.partition(b"\n")
                 if not end:

@@ -101,7 +101,7 @@ def test_a_connection_that_does_not_log_in_in_time_is_told_and_dropped(hall, clo
     clock.advance(Settings.login_timeout - 1)
     assert not peer.disconnected
     clock.advance(1)
-    assert f"You did not log in within {Settings.login_timeout} seconds. Goodbye!" in peer.text()
+    assert f"You did not log in within {Settings.login_timeout} s (a name and a colour). Goodbye!" in peer.text()
     assert peer.disconnected
     assert session not in hall.sessions and hall.find("alice") is None
 

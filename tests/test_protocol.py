@@ -10,7 +10,7 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from chatroom.protocol import ChatFactory
+from chatroom.protocol import LINGER, ChatFactory
 from chatroom.telnet import DO, DONT, IAC, IP, WILL, WONT
 from conftest import plain
 
@@ -276,3 +276,42 @@ def test_nothing_typed_can_forge_a_line_of_the_server_or_of_someone_else(login, 
         assert speaker == "mallory"
         assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", said), said
         assert "  " not in said
+
+
+class HalfClosingTransport(StringTransport):
+    """A StringTransport that can close its writing side only, as TCP can."""
+
+    write_closed = False
+    aborted = False
+
+    def loseWriteConnection(self):
+        self.write_closed = True
+
+    def abortConnection(self):
+        self.aborted = True
+
+
+def test_a_kicked_client_still_typing_gets_its_notice_before_the_socket_closes(hall, clock):
+    factory = ChatFactory(hall)
+    transport = HalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
+    protocol = factory.buildProtocol(transport.getPeer())
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"flooder\nred\n" + b"".join(b"spam %d\n" % i for i in range(200)))
+    assert b"kicked for flooding" in transport.value()
+    assert transport.write_closed and not transport.disconnecting  # our side done, still reading
+    transport.clear()
+    protocol.dataReceived(b"/who\nmore spam\n")
+    assert transport.value() == b""  # read and ignored, so the kernel never resets the connection
+    clock.advance(LINGER)
+    assert transport.aborted  # a client that never closes its side is not waited for
+
+
+def test_a_client_that_closes_after_the_goodbye_leaves_no_timer(hall, clock):
+    factory = ChatFactory(hall)
+    transport = HalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
+    protocol = factory.buildProtocol(transport.getPeer())
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"alice\nred\n/quit\n")
+    assert transport.write_closed
+    protocol.connectionLost(Failure(ConnectionDone()))
+    assert not clock.getDelayedCalls()
