@@ -52,11 +52,17 @@ class Conversation:
 
     def new_connection(self) -> None:
         """A fresh connection: the server will ask for a name and colour again."""
-        self._room_to_rejoin = self.room if self.room != LOBBY else None
-        self.room = None
+        self.connection_lost()
         self.kicked = None
         colour = self.colour.name if self.colour else ("" if self.server_picks_colour else None)
         self.login = Login(self.name, colour)
+
+    def connection_lost(self) -> None:
+        """Offline, in no room; the room is remembered, to go back to after logging in again."""
+        if self.room is not None:
+            self._room_to_rejoin = self.room if self.room != LOBBY else None
+        self.room = None
+        self.login = Login()
 
     def hear(self, raw: str) -> Heard:
         """One line from the server, colour codes and all."""
