@@ -73,7 +73,7 @@ class Conversation:
             if reply is not None:
                 answer = reply
             self._follow(event)
-            if isinstance(event, Welcome) and self._room_to_rejoin:
+            if isinstance(event, InRoom) and self._room_to_rejoin:  # logged in, and placed in the lobby
                 answer, self._room_to_rejoin = f"/join {self._room_to_rejoin}", None
         return Heard(events, answer)
 
