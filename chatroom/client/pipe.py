@@ -31,6 +31,8 @@ DOWN = "Server is down, you are now disconnected."
 
 
 class PipeClient:
+    """One run of the client in a pipeline, from connecting to its exit status."""
+
     def __init__(
         self,
         conversation: Conversation,
@@ -54,6 +56,7 @@ class PipeClient:
         self._closed = False
         self._changed = asyncio.Event()  # something arrived, from stdin or from the server
         self._last_heard = 0.0
+        self.stdin_reader: threading.Thread | None = None
 
     async def run(self) -> int:
         """Pass lines both ways until done; the exit status."""

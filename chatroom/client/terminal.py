@@ -106,6 +106,7 @@ class TerminalClient:
         self.leaving = False
         self._retry_now = asyncio.Event()
         self._seconds_to_retry: int | None = None
+        self._network: asyncio.Task[None] | None = None  # reads the server, reconnects; ends once leaving
         self.session: PromptSession[str] = PromptSession(
             message=self._prompt,
             completer=ChatCompleter(conversation.names),
@@ -159,7 +160,7 @@ class TerminalClient:
     async def _leave(self, quit_line: str) -> int:
         """Say goodbye and wait (briefly) for the server to close; always a clean exit."""
         self.leaving = True
-        if self.connection is not None and self.conversation.online:
+        if self.connection is not None and self.conversation.online and self._network is not None:
             self.screen.echo(quit_line)
             await self.connection.send(quit_line)
             with contextlib.suppress(TimeoutError):  # once leaving, the network task ends with the connection
