@@ -35,6 +35,8 @@ class Peer(Protocol):
 
 BANNER = "Welcome to chatroom. Be kind, and please don't shout in capitals."
 NAME_PROMPT = f"What is your name? (up to {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.')"
+# The bundled client recognises both prompts by these texts.
+COLOUR_PROMPT = "Pick a colour for your name (a name or number; Enter picks one):"
 
 
 class Session:
@@ -156,7 +158,7 @@ class Session:
             self.notice(problem, NAME_PROMPT)
             return
         self._handle = self._answer_colour
-        self.notice(f"Pick a colour for your name (a name or number; Enter picks one): {colour_menu()}")
+        self.notice(f"{COLOUR_PROMPT} {colour_menu()}")
 
     def _answer_colour(self, raw: str) -> None:
         choice = raw.strip()

@@ -1,0 +1,173 @@
+"""What the server's lines tell the client: its prompts, who we are, where we are, who else is around.
+
+The server's wording is matched here and nowhere else in the client. The two
+login prompts are imported from the server's own code, so they cannot drift
+apart; the rest is checked against a real `Hall` in the tests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from chatroom.client.server_text import SGR
+from chatroom.colours import COLOURS, Colour
+from chatroom.session import COLOUR_PROMPT, NAME_PROMPT
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Any line from the server itself (it starts with '***'), without the mark."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class NamePrompt:
+    pass
+
+
+@dataclass(frozen=True)
+class ColourPrompt:
+    pass
+
+
+@dataclass(frozen=True)
+class ColourRefused:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """Logged in: the name the server knows us by, and the colour it shows it in."""
+
+    name: str
+    colour: Colour | None
+
+
+@dataclass(frozen=True)
+class InRoom:
+    room: str
+
+
+@dataclass(frozen=True)
+class Renamed:
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Recoloured:
+    colour: Colour | None
+
+
+@dataclass(frozen=True)
+class NamesMentioned:
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Kicked:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Goodbye:
+    """The server's answer to /quit."""
+
+
+@dataclass(frozen=True)
+class ServerGoingDown:
+    pass
+
+
+Event = (
+    Notice | NamePrompt | ColourPrompt | ColourRefused | Welcome | InRoom | Renamed | Recoloured | NamesMentioned
+    | Kicked | Goodbye | ServerGoingDown
+)  # fmt: skip
+
+_NOTICE = re.compile(r"\*\*\* (.*)")
+_STAMPED = re.compile(r"\[\d\d:\d\d\] (.*)")
+
+# Names never hold spaces, ':' or ',' (chatroom.names), so these cannot be fooled by what is said.
+_NAME = r"[^\s:,]+"
+_NAME_LIST = rf"{_NAME}(?:, {_NAME})*"
+
+_WELCOME = re.compile(rf"Welcome, ({_NAME})! You are online\.")
+_IN_ROOM = re.compile(rf"You are in (the lobby|{_NAME})(?: with ({_NAME_LIST})\.|, alone\.)")
+_ONLINE_NOW = re.compile(rf"Online now: ({_NAME_LIST})\.")
+_WHO_ROOM = re.compile(rf"  {_NAME}: ({_NAME_LIST})")
+_RECOLOURED = "Your name now looks like this: "
+_KICKED = re.compile(r"You have been kicked for (.*)\.")
+_COLOUR_REFUSED = re.compile(r"Error: .* is not one of the colours: ")
+
+_RENAMED = re.compile(rf"\*\*\* ({_NAME}) is now known as ({_NAME})\.")
+_ROOM_EVENT = re.compile(rf"\*\*\* ({_NAME}) (?:joined|left|was kicked)")
+_SPEAKER = re.compile(rf"(?:\[all\] |\* )?({_NAME})(?::| )")
+_PRIVATE = re.compile(rf"\[private\] ({_NAME}) -> ({_NAME}): ")
+
+_BY_SGR = {colour.sgr: colour for colour in COLOURS}
+_PAINT = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def parse(raw: str) -> list[Event]:
+    """The events in one line from the server (colour codes and all, without its line ending)."""
+    line = SGR.sub("", raw)
+    if notice := _NOTICE.fullmatch(line):
+        return _notice(notice.group(1), raw)
+    if stamped := _STAMPED.fullmatch(line):
+        return _stamped(stamped.group(1))
+    return []
+
+
+def _notice(text: str, raw: str) -> list[Event]:
+    events: list[Event] = [Notice(text)]
+    if text == NAME_PROMPT:
+        events.append(NamePrompt())
+    elif text.startswith(COLOUR_PROMPT):
+        events.append(ColourPrompt())
+    elif _COLOUR_REFUSED.match(text):
+        events.append(ColourRefused(text.removeprefix("Error: ")))
+    elif found := _WELCOME.match(text):
+        events.append(Welcome(found.group(1), _colour_after("Welcome, ", raw)))
+    elif found := _IN_ROOM.fullmatch(text):
+        room = "lobby" if found.group(1) == "the lobby" else found.group(1)
+        events.append(InRoom(room))
+        if found.group(2):
+            events.append(NamesMentioned(_names(found.group(2))))
+    elif found := _ONLINE_NOW.fullmatch(text) or _WHO_ROOM.fullmatch(text):
+        events.append(NamesMentioned(_names(found.group(1))))
+    elif text.startswith(_RECOLOURED):
+        events.append(Recoloured(_colour_after(_RECOLOURED, raw)))
+    elif found := _KICKED.fullmatch(text):
+        events.append(Kicked(found.group(1)))
+    elif text == "Goodbye!":
+        events.append(Goodbye())
+    elif text.startswith("The server is going down"):
+        events.append(ServerGoingDown())
+    return events
+
+
+def _stamped(text: str) -> list[Event]:
+    if found := _RENAMED.fullmatch(text):
+        return [Renamed(found.group(1), found.group(2))]
+    if found := _ROOM_EVENT.match(text):
+        return [NamesMentioned((found.group(1),))]
+    if text.startswith("***"):
+        return []
+    if found := _PRIVATE.match(text):
+        return [NamesMentioned(found.groups())]
+    if found := _SPEAKER.match(text):
+        return [NamesMentioned((found.group(1),))]
+    return []
+
+
+def _names(listed: str) -> tuple[str, ...]:
+    return tuple(listed.split(", "))
+
+
+def _colour_after(marker: str, raw: str) -> Colour | None:
+    """The colour painted on the name that follows `marker` in the raw line."""
+    at = raw.find(marker)
+    found = _PAINT.match(raw, at + len(marker)) if at >= 0 else None
+    return _BY_SGR.get(found.group(1)) if found else None

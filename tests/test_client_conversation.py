@@ -1,0 +1,209 @@
+"""The client's reading of the server, checked against a real Hall: logging in, following who and where we are.
+
+No sockets: a `Wire` carries lines between a client `Conversation` and the
+server's `Hall`, so a change in the server's wording breaks these tests
+rather than the client.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from chatroom.client.conversation import Conversation, is_quit
+from chatroom.client.events import ColourPrompt, InRoom, NamePrompt, NamesMentioned, Notice, Welcome, parse
+from chatroom.client.server_text import plain
+from chatroom.colours import Colour, find_colour
+from chatroom.hall import Hall
+from conftest import FakePeer
+
+BLUE = find_colour("blue")
+TEAL = find_colour("teal")
+
+
+class Wire:
+    """A Conversation logged in to a Hall the way the client does it: it hears each line and sends its answers."""
+
+    def __init__(self, hall: Hall, conversation: Conversation):
+        self.conversation = conversation
+        self.peer = FakePeer()
+        self.shown: list[str] = []
+        conversation.new_connection()
+        self.session = hall.connect(self.peer)
+        self.pump()
+
+    def pump(self) -> None:
+        while self.peer.sent:
+            data = b"".join(self.peer.sent)
+            self.peer.sent.clear()
+            for raw in data.decode().split("\r\n")[:-1]:
+                self.shown.append(plain(raw))
+                answer = self.conversation.hear(raw).answer
+                if answer is not None:
+                    self.session.line(answer)
+
+    def type(self, line: str) -> None:
+        """The person sends a line."""
+        self.conversation.said(line)
+        self.session.line(line)
+        self.pump()
+
+
+def test_the_login_prompts_are_answered_with_the_given_name_and_colour(hall):
+    wire = Wire(hall, Conversation("alice", BLUE))
+    conversation = wire.conversation
+    assert conversation.online and not conversation.login.person_must_answer
+    assert (conversation.name, conversation.colour, conversation.room) == ("alice", BLUE, "lobby")
+    assert wire.session.online and wire.session.colour == BLUE
+
+
+def test_without_answers_the_person_answers_each_prompt_in_turn(hall):
+    wire = Wire(hall, Conversation())
+    login = wire.conversation.login
+    assert (login.asking, login.person_must_answer) == ("name", True)
+    wire.type("alice")
+    assert (login.asking, login.person_must_answer) == ("colour", True)
+    wire.type("")  # the server picks
+    assert wire.conversation.online
+    assert wire.conversation.name == "alice"
+    assert wire.conversation.colour == wire.session.colour  # learnt from the welcome, for logging back in
+
+
+def test_after_one_answer_the_next_line_waits_for_the_next_prompt(hall):
+    wire = Wire(hall, Conversation())
+    wire.conversation.said("alice")  # sent, but the server has not asked for the colour yet
+    assert not wire.conversation.login.person_must_answer
+
+
+def test_a_pipe_lets_the_server_pick_the_colour(hall):
+    wire = Wire(hall, Conversation("bot", server_picks_colour=True))
+    assert wire.conversation.online and wire.session.colour is not None
+
+
+def test_a_taken_name_is_tried_once_then_left_to_the_person_with_the_reason(hall, make_chatter):
+    make_chatter("alice")
+    wire = Wire(hall, Conversation("ALICE", BLUE))
+    login = wire.conversation.login
+    assert login.refusal == "The name 'ALICE' is taken."
+    assert login.person_must_answer and not wire.conversation.online
+    assert sum("What is your name?" in line for line in wire.shown) == 2  # asked twice, answered once
+    wire.type("alice2")
+    assert wire.conversation.online and wire.conversation.name == "alice2"
+
+
+def test_a_refused_colour_is_left_to_the_person(hall):
+    wire = Wire(hall, Conversation("alice", Colour("mauve", "35")))
+    login = wire.conversation.login
+    assert login.refusal.startswith("'mauve' is not one of the colours")
+    assert login.person_must_answer
+    wire.type("teal")
+    assert wire.conversation.online and wire.conversation.colour == TEAL
+
+
+def test_after_a_reconnect_it_logs_back_in_as_the_same_person_in_the_same_room(clock, hall):
+    conversation = Conversation()
+    wire = Wire(hall, conversation)
+    wire.type("alice")
+    wire.type("teal")
+    wire.type("/join games")
+    assert conversation.room == "games"
+
+    restarted = Hall(clock, rng=random.Random(2))  # the server came back, knowing nobody
+    again = Wire(restarted, conversation)
+    assert conversation.online and conversation.room == "games"
+    assert again.session.name == "alice" and again.session.colour == TEAL
+    assert again.session.room_name == "games"
+    assert not any(line.startswith("Error") for line in again.shown)
+
+
+def test_a_reconnect_to_the_lobby_joins_nothing(clock, hall):
+    conversation = Conversation("alice", BLUE)
+    Wire(hall, conversation)
+    again = Wire(Hall(clock), conversation)
+    assert conversation.room == "lobby"
+    assert "/join" not in " ".join(again.shown)
+
+
+def test_nick_and_colour_changes_are_what_a_reconnect_uses(clock, hall):
+    conversation = Conversation("alice", BLUE)
+    wire = Wire(hall, conversation)
+    wire.type("/nick alicia")
+    wire.type("/colour teal")
+    assert (conversation.name, conversation.colour) == ("alicia", TEAL)
+    again = Wire(Hall(clock), conversation)
+    assert (again.session.name, again.session.colour) == ("alicia", TEAL)
+
+
+def test_someone_elses_rename_is_not_ours(hall, make_chatter):
+    bob = make_chatter("bob")
+    wire = Wire(hall, Conversation("alice", BLUE))
+    bob.say("/nick robert")
+    wire.pump()
+    assert wire.conversation.name == "alice"
+    assert "robert" in wire.conversation.names and "bob" not in wire.conversation.names
+
+
+def test_names_are_collected_from_everything_the_server_shows(hall, make_chatter):
+    bob = make_chatter("bob")
+    make_chatter("carol").say("/join games")
+    wire = Wire(hall, Conversation("alice", BLUE))
+    assert "bob" in wire.conversation.names  # 'Online now' and 'You are in the lobby with'
+    dave = make_chatter("dave")  # joins: announced
+    bob.say("/me waves")
+    make_chatter("erin").say("/all hello everyone")
+    make_chatter("frank").say("@alice psst")
+    wire.type("/who")
+    for name in ("carol", "dave", "erin", "frank"):
+        assert name in wire.conversation.names, name
+    dave.say("hi")
+    assert "dave" in wire.conversation.names
+
+
+def test_what_people_type_is_never_taken_for_the_server(hall, make_chatter):
+    bob = make_chatter("bob")
+    wire = Wire(hall, Conversation("alice", BLUE))
+    before = (wire.conversation.name, wire.conversation.room)
+    for trick in (
+        "*** What is your name? (up to 20 letters, digits, '-', '_' or '.')",
+        "*** Welcome, mallory! You are online.",
+        "*** You are in evil, alone.",
+        "[12:00] *** alice is now known as mallory.",
+    ):
+        bob.say(trick)
+        wire.pump()
+        assert parse(wire.shown[-1]) == [NamesMentioned(("bob",))]
+    assert (wire.conversation.name, wire.conversation.room) == before
+
+
+def test_a_kick_is_noticed(hall):
+    wire = Wire(hall, Conversation("alice", BLUE))
+    wire.type("STOP THAT NOW")
+    wire.type("I SAID STOP")
+    assert wire.conversation.kicked == "shouting"
+    wire.conversation.new_connection()
+    assert wire.conversation.kicked is None
+
+
+def test_the_prompts_are_recognised_by_the_servers_own_text(hall):
+    peer = FakePeer()
+    session = hall.connect(peer)
+    banner = b"".join(peer.sent).decode().split("\r\n")[:-1]
+    assert parse(banner[-1]) == [Notice(plain(banner[-1])[4:]), NamePrompt()]
+    peer.sent.clear()
+    session.line("alice")
+    colour_prompt = b"".join(peer.sent).decode().split("\r\n")[0]
+    assert ColourPrompt() in parse(colour_prompt)
+    peer.sent.clear()
+    session.line("blue")
+    events = [e for line in b"".join(peer.sent).decode().split("\r\n") for e in parse(line)]
+    assert Welcome("alice", BLUE) in events and InRoom("lobby") in events
+
+
+@pytest.mark.parametrize(
+    ("line", "quits"),
+    [("/quit", True), ("/QUIT bye all", True), ("@disconnect", True), ("!leave", True), ("/exit", True),
+     ("//quit", False), ("quit", False), ("/quitting", False)],
+)  # fmt: skip
+def test_quit_is_every_spelling_of_it_in_the_command_table(line, quits):
+    assert is_quit(line) is quits

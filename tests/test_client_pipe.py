@@ -1,0 +1,148 @@
+"""The client in a pipeline, against a real Hall in memory: what it sends, prints, and when it exits."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+
+import pytest
+
+from chatroom.client import pipe
+from chatroom.client.conversation import Conversation
+from chatroom.client.pipe import PipeClient
+from chatroom.colours import find_colour
+from client_doubles import HallConnection, until
+
+RED = find_colour("red")
+
+
+class Stdin:
+    """A real pipe for stdin: what a test writes, the client reads; `end()` is the writer closing it."""
+
+    def __init__(self, text: str = "", end: bool = True):
+        self.read_fd, self.write_fd = os.pipe()
+        self.write(text)
+        if end:
+            self.end()
+
+    def write(self, text: str) -> None:
+        os.write(self.write_fd, text.encode())
+
+    def end(self) -> None:
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+
+@pytest.fixture
+def run_pipe(hall):
+    """Runs a PipeClient to its end against `hall`; returns (exit status, stdout, stderr, connection)."""
+
+    def run(conversation: Conversation, stdin: Stdin, colour: bool = False, during=None, connection_type=None):
+        out, err = io.StringIO(), io.StringIO()
+
+        async def go():
+            connection = (connection_type or HallConnection)(hall)
+            client = PipeClient(conversation, connection, stdin.read_fd, out, err, colour=colour)
+            task = asyncio.create_task(client.run())
+            if during:
+                await during(connection)
+            return await asyncio.wait_for(task, 15), connection, client
+
+        status, connection, client = asyncio.run(go())
+        # Its stdin thread must be gone before the descriptor is closed, or the
+        # number could be reused by the next test's pipe and read from here.
+        stdin.end()
+        client.stdin_reader.join(5)
+        os.close(stdin.read_fd)
+        return status, out.getvalue(), err.getvalue(), connection
+
+    return run
+
+
+def test_it_logs_in_says_each_line_and_exits_once_the_server_has_echoed_the_last(run_pipe, make_chatter):
+    bob = make_chatter("bob")
+    status, out, err, connection = run_pipe(Conversation("bot", RED), Stdin("hi\nthere\n"))
+    assert status == 0, err
+    assert connection.sent[:4] == ["bot", "red", "hi", "there"]  # nothing went before the prompts asked
+    assert connection.sent[4].startswith("/chatroom-client-sync-")  # the round trip that proves the echo is in
+    assert re.search(r"\n\[\d\d:\d\d\] bot: hi\n\[\d\d:\d\d\] bot: there\n$", out)  # the echoes, last
+    assert "sync" not in out and "\x1b" not in out
+    said = bob.read()
+    assert "bot: hi" in said and "bot: there" in said
+
+
+def test_colours_are_kept_only_for_a_terminal(run_pipe):
+    _, out, _, _ = run_pipe(Conversation("bot", RED), Stdin("hi\n"), colour=True)
+    assert f"{RED.paint('bot')}: hi" in out
+    assert "\x1b]" not in out  # colours, nothing else
+
+
+def test_given_a_name_but_no_colour_the_server_picks_one(run_pipe):
+    status, _, _, connection = run_pipe(Conversation("bot", server_picks_colour=True), Stdin("hi\n"))
+    assert status == 0 and connection.sent[:2] == ["bot", ""]
+    assert connection.session.colour is not None
+
+
+def test_without_a_name_stdin_answers_the_prompts_one_line_each(run_pipe):
+    status, out, _, connection = run_pipe(Conversation(), Stdin("bob2\nred\nhello\n"))
+    assert status == 0
+    assert connection.sent[:3] == ["bob2", "red", "hello"]
+    assert connection.session.colour == RED
+    assert "bob2: hello" in out
+
+
+def test_stdin_that_only_answered_prompts_ends_after_a_quiet_moment(run_pipe, monkeypatch):
+    monkeypatch.setattr(pipe, "QUIET", 0.1)
+    status, out, _, connection = run_pipe(Conversation(), Stdin("bob3\n"))
+    assert status == 0
+    assert connection.sent == ["bob3"]  # no sync: it would have been taken for a colour
+    assert "Pick a colour" in out
+
+
+def test_a_refused_name_ends_it_with_the_reason(run_pipe, make_chatter):
+    make_chatter("bot")
+    status, _, err, connection = run_pipe(Conversation("bot", RED), Stdin("hi\n"))
+    assert status == 1
+    assert "the server refused the login: The name 'bot' is taken." in err
+    assert connection.sent == ["bot"]
+
+
+def test_quit_ends_it_cleanly_after_the_goodbye(run_pipe):
+    status, out, _, connection = run_pipe(Conversation("bot", RED), Stdin("a\n/quit bye\n"))
+    assert status == 0
+    assert out.splitlines()[-1] == "*** Goodbye!"
+    assert not any(line.startswith("/chatroom-client-sync") for line in connection.sent)
+
+
+def test_the_server_going_away_is_said_plainly(run_pipe, hall):
+    async def shut_down(connection):
+        await until(lambda: connection.session.online)
+        hall.shutdown()
+
+    status, out, err, _ = run_pipe(Conversation("bot", RED), Stdin("", end=False), during=shut_down)
+    assert status == 1
+    assert "The server is going down" in out
+    assert err == "chatroom-client: Server is down, you are now disconnected.\n"
+
+
+def test_a_kick_is_said_as_a_kick(run_pipe):
+    status, out, err, _ = run_pipe(Conversation("bot", RED), Stdin("HELLO THERE\nSTOP IT NOW\n", end=False))
+    assert status == 1
+    assert "You have been kicked for shouting" in out
+    assert "kicked for shouting" in err
+
+
+def test_a_server_that_never_catches_up_is_given_up_on(run_pipe, monkeypatch):
+    monkeypatch.setattr(pipe, "DRAIN_TIMEOUT", 0.2)
+
+    class Deaf(HallConnection):
+        async def send(self, line: str) -> None:
+            if not line.startswith("/chatroom-client-sync"):
+                await super().send(line)
+
+    status, _, err, _ = run_pipe(Conversation("bot", RED), Stdin("hi\n"), connection_type=Deaf)
+    assert status == 1
+    assert "did not answer within 0.2 seconds" in err
