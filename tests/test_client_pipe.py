@@ -13,6 +13,7 @@ from chatroom.client import pipe
 from chatroom.client.conversation import Conversation
 from chatroom.client.pipe import PipeClient
 from chatroom.colours import find_colour
+from chatroom.settings import Settings
 from client_doubles import HallConnection, until
 
 RED = find_colour("red")
@@ -146,3 +147,25 @@ def test_a_server_that_never_catches_up_is_given_up_on(run_pipe, monkeypatch):
     status, _, err, _ = run_pipe(Conversation("bot", RED), Stdin("hi\n"), connection_type=Deaf)
     assert status == 1
     assert "did not answer within 0.2 seconds" in err
+
+
+def test_a_long_input_is_paced_by_round_trips_so_the_flood_limit_never_kicks_it(run_pipe, make_chatter, clock):
+    bob = make_chatter("bob")
+    lines = [f"line {i}" for i in range(100)]  # sent at once, 90 would wait and the sender be kicked
+
+    async def time_passes(connection):  # the server's flood limit lets lines through as its clock runs
+        for _ in range(400):
+            await asyncio.sleep(0.005)
+            clock.advance(0.5)
+
+    stdin = Stdin("".join(f"{x}\n" for x in lines))
+    status, out, err, connection = run_pipe(Conversation("bot", RED), stdin, during=time_passes)
+    assert status == 0, err
+    assert "kicked" not in out
+    assert bob.read().count("bot: line") == 100
+    said = connection.sent[2:]  # after the name and colour
+    assert [x for x in said if not x.startswith("/chatroom-client-sync-")] == lines
+    unconfirmed = 0
+    for line in said:  # never more than a window between round trips: within the server's burst
+        unconfirmed = 0 if line.startswith("/chatroom-client-sync-") else unconfirmed + 1
+        assert unconfirmed <= pipe.WINDOW < Settings.flood_burst

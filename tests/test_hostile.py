@@ -9,9 +9,9 @@ import threading
 import time
 
 import pytest
-from test_end_to_end import Client, Server
 
 from conftest import plain
+from test_end_to_end import Client, Server
 
 
 @pytest.fixture

@@ -8,6 +8,11 @@ Not logged in (stdin only answered prompts), it exits 0 after a quiet second.
 Either way it gives up after DRAIN_TIMEOUT seconds and exits 1, and it exits 1
 at once if the server closes the connection unasked or refuses the name or
 colour it was given. After a /quit, the server's goodbye ends it with 0.
+
+The same round trip paces a long input: after every WINDOW lines the client
+waits for it before sending more. The server lets a burst of lines through
+and then slows a sender, kicking one that gets far ahead; a paced client
+stays within the burst and follows the server's pace, however long stdin is.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from chatroom.client.server_text import plain, with_colours
 
 DRAIN_TIMEOUT = 10.0
 QUIET = 1.0
+WINDOW = 8  # lines sent before waiting for the server to catch up: within its burst of 10
 DOWN = "Server is down, you are now disconnected."
 
 
@@ -52,7 +58,9 @@ class PipeClient:
         self._stdin_ended = False
         self._quitting = False
         self._sync_token = f"chatroom-client-sync-{secrets.token_hex(6)}"
-        self._synced = False
+        self._syncs_sent = 0
+        self._syncs_answered = 0
+        self._unconfirmed = 0  # chat lines sent since the last round trip
         self._closed = False
         self._changed = asyncio.Event()  # something arrived, from stdin or from the server
         self._last_heard = 0.0
@@ -83,7 +91,7 @@ class PipeClient:
             self._last_heard = loop.time()
             heard = self.conversation.hear(raw)
             if self._sync_token in raw:
-                self._synced = True
+                self._syncs_answered += 1
             else:
                 self._print(self.show(raw))
             if self.conversation.login.refusal is not None:
@@ -142,11 +150,11 @@ class PipeClient:
 
     async def _send_stdin(self) -> int:
         """Send each stdin line when the login lets it through; after stdin ends, wait for the server to catch up."""
-        while not self._stdin_ended:
-            await self._send_what_is_ready()
-            await self._next_change()
         try:
-            await asyncio.wait_for(self._drain(), DRAIN_TIMEOUT)
+            while not self._stdin_ended:
+                await self._send_what_is_ready()
+                await self._next_change()
+            await self._drain()
         except TimeoutError:
             self._complain(f"the server did not answer within {DRAIN_TIMEOUT:g} seconds; leaving anyway")
             return 1
@@ -163,7 +171,10 @@ class PipeClient:
 
     async def _send_what_is_ready(self) -> None:
         while self._held and self._ready():
+            if self._unconfirmed >= WINDOW:
+                await self._catch_up()
             await self._send(self._held.popleft())
+            self._unconfirmed += self.conversation.online
 
     async def _send(self, line: str) -> None:
         self.conversation.said(line)
@@ -171,27 +182,35 @@ class PipeClient:
         await self.connection.send(line)
 
     async def _drain(self) -> None:
+        """After stdin ends: send what is left, then wait for the server, DRAIN_TIMEOUT at most each time."""
         while self._held:  # lines still waiting for the login
             await self._send_what_is_ready()
             if self._held:
-                await self._next_change()
+                await self._next_change(DRAIN_TIMEOUT)
         if self._quitting:  # the server says goodbye and closes
             while not self._closed:
-                await self._next_change()
+                await self._next_change(DRAIN_TIMEOUT)
         elif self.conversation.online:
-            await self.connection.send(f"/{self._sync_token}")
-            while not self._synced:
-                await self._next_change()
+            await self._catch_up()
         else:
-            await self._quiet()
+            await asyncio.wait_for(self._quiet(), DRAIN_TIMEOUT)
+
+    async def _catch_up(self) -> None:
+        """Send the token line and wait until it is answered: the server has handled every line before it."""
+        await self.connection.send(f"/{self._sync_token}")
+        self._syncs_sent += 1
+        self._unconfirmed = 0
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            while self._syncs_answered < self._syncs_sent:
+                await self._next_change()
 
     async def _quiet(self) -> None:
         loop = asyncio.get_running_loop()
         while (left := self._last_heard + QUIET - loop.time()) > 0:
             await asyncio.sleep(left)
 
-    async def _next_change(self) -> None:
-        await self._changed.wait()
+    async def _next_change(self, limit: float | None = None) -> None:
+        await asyncio.wait_for(self._changed.wait(), limit)
         self._changed.clear()
 
     # Output.
