@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from chatroom import commands
+from chatroom import commands, render
 from chatroom.moderation import ShoutPolicy
 from chatroom.names import name_key, name_problem, user_name_problem
 from chatroom.render import Renderer
@@ -79,7 +79,7 @@ class Hall:
         welcome = [f"Welcome, {session.painted}! You are online. Type /help (or @help) for the commands."]
         if self.settings.motd:
             welcome.append(self.settings.motd)
-        welcome.append(f"Online now: {', '.join(others)}." if others else "Nobody else is here yet.")
+        welcome.append(f"Online now: {render.some_names(others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
         self._enter_room(session, self.lobby)
 
@@ -114,14 +114,15 @@ class Hall:
         room.members[session] = None
         session.room = room
         logger.bind(event="join", user=session.name, room=room.name).info("{} joined {}", session.name, room.name)
-        lines = [f"You are in {room.title}" + (f" with {', '.join(others)}." if others else ", alone.")]
+        lines = [f"You are in {room.title}" + (f" with {render.some_names(others)}." if others else ", alone.")]
         if room.history:
             lines.append(f"The last lines said in {room.title}:")
         session.notice(*lines)
         if room.history:
             session.send(b"".join(room.history))
             session.notice("(end of recent lines)")
-        room.broadcast(self.render.event(f"{session.name} joined {room.title}."), skip=session)
+        if len(room.members) <= self.settings.announce_limit:
+            room.broadcast(self.render.event(f"{session.name} joined {room.title}."), skip=session)
 
     def _leave_room(self, session: Session, announcement: str | None) -> None:
         room = session.room
@@ -133,7 +134,7 @@ class Hall:
         if not room.members and not room.is_lobby:
             del self.rooms[room.key]
             logger.bind(event="room", room=room.name).info("room {} closed: its last member left", room.name)
-        elif announcement:
+        elif announcement and len(room.members) < self.settings.announce_limit:
             room.broadcast(self.render.event(announcement))
 
     # Talking.

@@ -24,6 +24,13 @@ def encode(line: str) -> bytes:
     return (line + EOL).encode("utf-8")
 
 
+def some_names(names: list[str], limit: int = 20) -> str:
+    """'a, b, c', or 'a, b, c and 9,997 more' past `limit`: a welcome to a room of 10,000 stays one line."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit:,} more"
+
+
 def notice(*lines: str) -> bytes:
     """Server text for one person: each line marked with '***'."""
     return "".join(f"{NOTICE_MARK} {line}{EOL}" for line in lines).encode("utf-8")

@@ -16,6 +16,7 @@ class Settings:
     max_line: int = 4096  # bytes in one line from a client, before it is refused
     max_backlog_kib: int = 1024  # queued for a client that stopped reading, before it is cut off
     motd: str = ""  # shown in the welcome
+    announce_limit: int = 100  # rooms bigger than this do not announce each join and leave
     flood_rate: int = 2  # lines a second a client may keep up once its burst is spent (0: no limit)
     flood_burst: int = 10  # lines a client may send at once, such as a paste, before it is slowed
     login_timeout: int = 60  # seconds to give a name and colour before the connection is dropped (0: none)

@@ -57,6 +57,8 @@ class Options(usage.Options):
         _whole_number("max-line", 64, "Longest line a client may send, in bytes; longer lines are refused."),
         _whole_number("max-backlog-kib", 64, "KiB queued for a client that is not reading before it is cut off."),
         ["motd", None, "", "A message of the day, shown to everyone as they log in."],
+        _whole_number("announce-limit", 0, "Rooms with more people than this do not announce each join and "
+                      "leave (a lecture hall of 10,000 would hear of nothing else)."),
         _whole_number("flood-rate", 0, "Lines a second a client may keep sending once its burst is spent; "
                       "faster lines wait, and a client with 30 seconds' worth waiting is kicked (0: no limit)."),
         _whole_number("flood-burst", 1, "Lines a client may send at once (a paste) before it is slowed."),

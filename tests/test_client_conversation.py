@@ -207,3 +207,11 @@ def test_the_prompts_are_recognised_by_the_servers_own_text(hall):
 )  # fmt: skip
 def test_quit_is_every_spelling_of_it_in_the_command_table(line, quits):
     assert is_quit(line) is quits
+
+
+def test_a_crowded_room_is_still_followed_when_its_names_are_cut_short():
+    from chatroom.client.events import InRoom, NamesMentioned, parse
+
+    events = parse("*** You are in games with ann, bob and 1,203 more.")
+    assert any(isinstance(e, InRoom) and e.room == "games" for e in events)
+    assert any(isinstance(e, NamesMentioned) and e.names == ("ann", "bob") for e in events)

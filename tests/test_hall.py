@@ -307,3 +307,32 @@ def test_a_gone_session_lets_go_of_whoever_wrote_to_it(make_chatter):
     alice.say("@bob hi")
     bob.session.lost()
     assert bob.session.reply_to is None
+
+
+def test_a_big_room_does_not_announce_each_join_and_leave(clock):
+    hall = Hall(clock, Settings(announce_limit=3, flood_rate=0))
+    first, second = Chatter(hall, "first"), Chatter(hall, "second")
+    assert "second joined the lobby" in first.read()
+    third = Chatter(hall, "third")  # three in the room: still announced
+    assert "third joined the lobby" in first.read()
+    fourth = Chatter(hall, "fourth")
+    assert "joined" not in first.read()  # four: past the limit
+    fourth.session.lost()
+    assert "left" not in first.read()
+    third.session.lost()  # back to three, counting the one who leaves
+    assert "third left the chat" in first.read()
+    second.say("still talking")
+    assert "second: still talking" in first.read()
+
+
+def test_a_welcome_to_a_crowd_names_twenty_and_counts_the_rest(clock):
+    hall = Hall(clock, Settings(flood_rate=0))
+    for i in range(30):
+        Chatter(hall, f"user{i}")
+    newcomer = hall.connect(FakePeer())
+    newcomer.line("newcomer")
+    newcomer.peer.sent.clear()
+    newcomer.line("red")
+    welcome = newcomer.peer.text()
+    assert "Online now: user0, user1," in welcome and "user19 and 10 more." in welcome
+    assert "You are in the lobby with user0," in welcome and "user20" not in welcome

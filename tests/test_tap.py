@@ -92,6 +92,7 @@ def test_every_option_is_documented():
         "--flood-burst",
         "--login-timeout",
         "--max-per-ip",
+        "--announce-limit",
     ):
         assert option in help_text
 

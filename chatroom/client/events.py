@@ -92,10 +92,11 @@ _STAMPED = re.compile(r"\[\d\d:\d\d\] (.*)")
 # Names never hold spaces, ':' or ',' (chatroom.names), so these cannot be fooled by what is said.
 _NAME = r"[^\s:,]+"
 _NAME_LIST = rf"{_NAME}(?:, {_NAME})*"
+_MORE = r"(?: and [\d,]+ more)?"  # a long list is cut short (chatroom.render.some_names)
 
 _WELCOME = re.compile(rf"Welcome, ({_NAME})! You are online\.")
-_IN_ROOM = re.compile(rf"You are in (the lobby|{_NAME})(?: with ({_NAME_LIST})\.|, alone\.)")
-_ONLINE_NOW = re.compile(rf"Online now: ({_NAME_LIST})\.")
+_IN_ROOM = re.compile(rf"You are in (the lobby|{_NAME})(?: with ({_NAME_LIST}){_MORE}\.|, alone\.)")
+_ONLINE_NOW = re.compile(rf"Online now: ({_NAME_LIST}){_MORE}\.")
 _WHO_ROOM = re.compile(rf"  {_NAME}: ({_NAME_LIST})")
 _RECOLOURED = "Your name now looks like this: "
 _KICKED = re.compile(r"You have been kicked for (.*)\.")
