@@ -133,6 +133,7 @@ def test_a_real_hall_survives_any_bytes_and_others_see_only_whole_server_made_li
     finally:
         logger.remove(sink)
     assert errors == []
+    factory.batch.flush()
     seen = watcher_transport.value()
     assert seen.endswith(b"\r\n")
     for raw in seen.decode().split("\r\n")[:-1]:

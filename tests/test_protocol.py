@@ -25,6 +25,7 @@ class Client:
     def __init__(self, factory: ChatFactory, host: str = "10.1.2.3"):
         Client._port += 1
         self.transport = StringTransport(peerAddress=IPv4Address("TCP", host, Client._port))
+        self.factory = factory
         self.protocol = factory.buildProtocol(self.transport.getPeer())
         self.protocol.makeConnection(self.transport)
 
@@ -32,8 +33,13 @@ class Client:
         self.protocol.dataReceived(data)
         return self.read()
 
+    def written(self) -> bytes:
+        """What the server wrote, once the reactor pass that sent it has ended."""
+        self.factory.batch.flush()
+        return self.transport.value()
+
     def read(self) -> str:
-        out = plain(self.transport.value())
+        out = plain(self.written())
         self.transport.clear()
         return out
 
@@ -125,9 +131,9 @@ def test_utf8_split_across_reads_survives(login):
 def test_telnet_negotiation_is_answered_and_never_shown(login, factory):
     alice = login("alice")
     client = Client(factory)
-    client.transport.clear()
+    client.read()
     client.protocol.dataReceived(bytes([IAC, WILL, 31, IAC, DO, 3]) + b"bob\r\n")
-    reply = client.transport.value()
+    reply = client.written()
     assert reply.startswith(bytes([IAC, DONT, 31, IAC, WONT, 3]))
     client.send(b"green\r\nhi" + bytes([IAC, 244]) + b" all\r\n")
     assert "bob: hi all\r\n" in alice.read()
@@ -136,7 +142,7 @@ def test_telnet_negotiation_is_answered_and_never_shown(login, factory):
 def test_escape_sequences_do_not_reach_others(login):
     alice, bob = login("alice"), login("bob")
     alice.send(b"\x1b[2J\x1b[31mred alert\x07\n")
-    raw = bob.transport.value()
+    raw = bob.written()
     assert b"\x1b[2J" not in raw and b"\x07" not in raw and b"\x1b[31mred" not in raw
 
 
@@ -144,7 +150,7 @@ def test_every_line_the_server_sends_ends_with_crlf(login):
     alice = login("alice")
     for command in (b"/help", b"/who", b"/list", b"/time", b"hello", b"/nope"):
         alice.protocol.dataReceived(command + b"\n")
-    sent = alice.transport.value()
+    sent = alice.written()
     assert sent.endswith(b"\r\n")
     assert b"\n" not in sent.replace(b"\r\n", b"") and b"\r" not in sent.replace(b"\r\n", b"")
 
@@ -169,10 +175,10 @@ def test_a_client_that_stops_reading_is_cut_off_and_nobody_else_loses_a_line(log
         alice.send(f"line {i} ".encode() + b"." * 40 + b"\n")
         clock.advance(1)  # at a pace the flood limit lets through
         if queued_at_cut is None and slow.transport.disconnected:
-            queued_at_cut = len(slow.transport.value())
+            queued_at_cut = len(slow.written())
     assert queued_at_cut is not None  # abortConnection: no waiting for a reader that never reads
     assert 4096 < queued_at_cut <= 4096 + 100  # cut by the line that crossed the 4096-byte cap
-    assert len(slow.transport.value()) == queued_at_cut  # and not written to after that
+    assert len(slow.written()) == queued_at_cut  # and not written to after that
     slow.close()
     got = bob.read()
     assert all(f"alice: line {i} " in got for i in range(200))
@@ -208,7 +214,7 @@ def test_quit_closes_the_connection_and_ignores_the_rest(login):
 def test_ctrl_c_in_telnet_gets_a_hint_after_its_timing_mark_is_answered(login, clock):
     alice, bob = login("alice"), login("bob")
     alice.protocol.dataReceived(bytes([IAC, IP, IAC, DO, 6]))  # what telnet sends for Ctrl-C
-    assert alice.transport.value() == bytes([IAC, WONT, 6])  # telnet discards output until this
+    assert alice.written() == bytes([IAC, WONT, 6])  # telnet discards output until this
     clock.advance(0)
     assert "Ctrl-C does nothing here: type /quit to leave." in alice.read()
     assert bob.read() == ""
@@ -219,7 +225,7 @@ def test_telnet_replies_to_a_client_that_never_reads_stay_bounded(factory):
     client.protocol._backlog.pauseProducing()
     for option in range(256):
         client.protocol.dataReceived(bytes([IAC, DO, option, IAC, WILL, option]) * 50)
-    assert len(client.transport.value()) < 4096 + 256 * 6 + 500
+    assert len(client.written()) < 4096 + 256 * 6 + 500
 
 
 def test_a_connection_over_the_per_address_cap_is_told_why_and_closed(hall):
@@ -268,7 +274,7 @@ def test_nothing_typed_can_forge_a_line_of_the_server_or_of_someone_else(login, 
     watcher, mallory = login("watcher"), login("mallory")
     watcher.read()
     mallory.send(attempt + b"\n")
-    raw = watcher.transport.value().decode()
+    raw = watcher.written().decode()
     lines = raw.split("\r\n")
     assert lines[-1] == ""
     for line in lines[:-1]:
@@ -297,10 +303,12 @@ def test_a_kicked_client_still_typing_gets_its_notice_before_the_socket_closes(h
     protocol = factory.buildProtocol(transport.getPeer())
     protocol.makeConnection(transport)
     protocol.dataReceived(b"flooder\nred\n" + b"".join(b"spam %d\n" % i for i in range(200)))
+    factory.batch.flush()
     assert b"kicked for flooding" in transport.value()
     assert transport.write_closed and not transport.disconnecting  # our side done, still reading
     transport.clear()
     protocol.dataReceived(b"/who\nmore spam\n")
+    factory.batch.flush()
     assert transport.value() == b""  # read and ignored, so the kernel never resets the connection
     clock.advance(LINGER)
     assert transport.aborted  # a client that never closes its side is not waited for
@@ -314,4 +322,5 @@ def test_a_client_that_closes_after_the_goodbye_leaves_no_timer(hall, clock):
     protocol.dataReceived(b"alice\nred\n/quit\n")
     assert transport.write_closed
     protocol.connectionLost(Failure(ConnectionDone()))
+    clock.advance(0)  # the end of the reactor pass
     assert not clock.getDelayedCalls()
