@@ -38,6 +38,7 @@ class KeepAliveTests(TestCase):
         await client
         handle = protocol.transport.getHandle()
         assert handle.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        assert handle.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
         for name, value in KEEPALIVE.items():
             assert handle.getsockopt(socket.IPPROTO_TCP, getattr(socket, name)) == value
         protocol.transport.loseConnection()
