@@ -156,8 +156,9 @@ class Server:
     sent_prefix = b""  # what goes before a chat line's text on the wire
     sent_suffix = b""
 
-    def __init__(self, core: int):
+    def __init__(self, core: int, profile: str | None = None):
         self.core = core
+        self.profile = profile  # chatroom only: where twistd's cProfile stats go
         self.folder = Path(tempfile.mkdtemp(prefix=f"fanout-{self.name}-"))
         self.process: subprocess.Popen | None = None
         self.port = 0
@@ -211,7 +212,7 @@ class Server:
             if self.process is not None:
                 self.terminate()
                 try:
-                    self.process.wait(timeout=5)
+                    self.process.wait(timeout=30 if self.profile else 5)
                 except subprocess.TimeoutExpired:
                     self.process.kill()
                     self.process.wait(timeout=5)
@@ -227,8 +228,9 @@ class Chatroom(Server):
     sent_suffix = b"\n"
 
     def start(self) -> None:
+        profiling = ["--profile", self.profile, "--savestats"] if self.profile else []
         command = [
-            str(TWISTD), "-n", "--pidfile=", "chatroom",
+            str(TWISTD), "-n", "--pidfile=", *profiling, "chatroom",
             "--port", f"tcp:0:interface={HOST}", "--logfile", str(self.folder / "chat.log"),
             *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS,
         ]  # fmt: skip
@@ -751,7 +753,12 @@ def make_loop_factory(choice: str):
 
 
 def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dict:
-    server = SERVERS[kind](args.server_core)
+    profile = None
+    if args.profile and kind == "chatroom":
+        os.makedirs(args.profile, exist_ok=True)
+        runs = len(list(Path(args.profile).glob(f"chatroom-{mode}-*.prof")))
+        profile = os.path.abspath(os.path.join(args.profile, f"chatroom-{mode}-{runs + 1}.prof"))
+    server = SERVERS[kind](args.server_core, profile)
     started = time.perf_counter()
     bench = None
     try:
@@ -990,6 +997,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--stall", type=float, default=5, help="a phase ends when nothing arrived for this long")
     p.add_argument("--run-timeout", type=float, default=300, help="longest one run may last, all phases included")
     p.add_argument("--json", metavar="PATH", help="also write every run and the medians as JSON")
+    p.add_argument("--profile", metavar="DIR",
+                   help="run chatroom under cProfile (twistd --profile --savestats), one .prof per run in DIR; "
+                        "profiled figures are slower and not for comparison")  # fmt: skip
     args = p.parse_args(argv)
     args.modes = list(ALL_MODES) if args.modes == "all" else [m.strip() for m in args.modes.split(",") if m.strip()]
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
