@@ -124,6 +124,12 @@ COLOUR = b"blue"  # every chatroom client picks the same colour, so every render
 CHAT_RE = re.compile(rb"~(\d{3})~(\d{7})~(\d{19})~")
 STAMP_RE = re.compile(rb"~\d{3}~\d{7}~(\d{19})~")
 
+# Lines of a server's output that say why it dropped a client.
+DROP_NOTES = re.compile(
+    r"exhausted|Write error|Read error|cut off|Traceback"
+    r"|Shutting down connection \d+ \((?!Server going down|Client closed connection)"
+)
+
 FANOUT_MODES = ("burst", "closed", "paced")
 ALL_MODES = (*FANOUT_MODES, "logins", "idle")
 DEFAULT_MODES = ("burst", "paced", "logins", "idle")  # the targets; closed on request
@@ -537,8 +543,10 @@ class Bench:
                 await asyncio.sleep(0.05)
 
         watcher = asyncio.ensure_future(watch_rss())
+        logins = asyncio.gather(*(one(c) for c in self.clients))
+        logins.add_done_callback(lambda f: f.cancelled() or f.exception())  # a timeout is reported, not logged
         try:
-            await asyncio.wait_for(asyncio.gather(*(one(c) for c in self.clients)), timeout)
+            await asyncio.wait_for(logins, timeout)
             if batch:
                 record["registered_s"] = time.perf_counter() - started
                 await asyncio.wait_for(enter_in_batches(), max(1.0, timeout - (time.perf_counter() - started)))
@@ -776,7 +784,11 @@ def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dic
         if tail:
             record["server_output_tail"] = tail
     finally:
+        # Why the server dropped anyone, in its own words (read before stop() removes its folder).
+        notes = [line for line in server.output().splitlines() if DROP_NOTES.search(line)]
         server.stop()
+    if notes:
+        record["server_drop_notes"] = notes[:10] + ([f"... {len(notes) - 10} more"] if len(notes) > 10 else [])
     record.update(server=kind, mode=mode, run_s=time.perf_counter() - started)
     # The idle figure is memory once all is quiet, which a busy generator only slows down.
     saturated = mode != "idle" and (record.get("generator_cpu_pct") or 0) >= 100 * args.saturated
@@ -927,6 +939,8 @@ def print_run(record: dict, number: int, total: int) -> None:
     head = f"[{number}/{total}] {record['mode']:<6} {record['server']:<8}"
     if not record["ok"]:
         print(f"{head} FAILED: {record['error']}", flush=True)
+        for note in record.get("server_drop_notes", [])[:3]:
+            print(f"      server: {note}", flush=True)
         return
     mode = record["mode"]
     if mode in FANOUT_MODES:
@@ -952,6 +966,8 @@ def print_run(record: dict, number: int, total: int) -> None:
         )
     flag = "  SATURATED generator" if record["saturated"] else ""
     print(f"{head} {text}{flag}  [{record['run_s']:.0f} s]", flush=True)
+    for note in record.get("server_drop_notes", [])[:3]:
+        print(f"      server: {note}", flush=True)
 
 
 # ----------------------------------------------------------------------------
