@@ -2,8 +2,11 @@
 
     apt-get install -y ngircd              # once; the script starts its own, never the system's
     .venv/bin/pip install -r bench/requirements.txt   # optional: uvloop for the generator
-    .venv/bin/python bench/fanout.py                  # all modes, 3 runs each, ~5 minutes
-    .venv/bin/python bench/fanout.py --modes burst,paced --runs 5 --json out.json
+    .venv/bin/python bench/fanout.py                  # burst, paced, logins (3 runs), idle (1): ~6 min
+    .venv/bin/python bench/fanout.py --modes all --json out.json   # also the closed loop
+    .venv/bin/python bench/fanout.py --modes burst,paced --runs 5
+
+docs/benchmarks.md says what is measured, how fairly, and what was found.
 
 For every run a fresh server is started, pinned to one core (--server-core),
 while this generator pins itself to the other (--generator-core). Runs
@@ -26,8 +29,12 @@ timestamp):
           lines/s = rate / recipients): latency p50/p99/p99.9 at that rate.
   logins  time for N clients to connect and be logged in (each has received
           its welcome: chatroom's "You are in the lobby", IRC's 366 after JOIN).
-  idle    server RSS once --idle-clients (10,000) clients are logged in and
-          the server has gone quiet; also how long that took.
+  idle    server RSS once --idle-clients (10,000) clients are in one room
+          and the server has gone quiet. They log in up to the room, then
+          enter it --join-batch (20) at a time: the same end state, reached in
+          far fewer passes of each server's loop. No batch enters after
+          --idle-timeout s, and the run says how many got in (ngIRCd needs
+          minutes to fill a channel of 10,000).
 
 How deliveries are counted, the same way for both servers: a delivery is one
 chat line received by a client other than its sender. chatroom echoes a line
@@ -83,14 +90,15 @@ CHATROOM_LOAD_OPTIONS: list[str] = []
 CHATROOM_BASE_OPTIONS = ["--history", "0", "--max-backlog-kib", str(1 << 20)]
 
 # ngIRCd, as configured for a load test. Its compiled-in limits, which no
-# setting changes (src/ngircd/defines.h and conn.c of ngIRCd 26):
-#  - listen() backlog of 10: hence --connect-window;
-#  - a client's unparsed input is capped at 2 KiB (READBUFFER_LEN) and a
-#    client's commands are handled at most 3 per main-loop pass (MAX_COMMANDS);
-#    a client with 2 KiB unparsed when its socket is readable again is dropped
-#    ("Receive buffer space exhausted"): hence --burst-window;
-#  - 32 KiB of output queued for a client past what its socket takes
-#    (WRITEBUFFER_MAX_LEN) drops it ("Write buffer space exhausted").
+# setting changes (defines.h and conn.c; checked against Debian's 26.1):
+#  - listen() backlog of 10, and one accept per main-loop pass: hence
+#    --connect-window;
+#  - a client's commands are handled at most 3 per loop pass, with 2 KiB of
+#    unparsed input: a flooding sender is read at that pace, not dropped
+#    (20,000 PRIVMSGs written at once were all delivered), so a burst needs no
+#    window;
+#  - 32 KiB queued for a client past what its socket takes drops it ("Write
+#    buffer space exhausted"): the generator must keep reading.
 NGIRCD_CONF = """\
 [Global]
 	Name = bench.invalid
@@ -760,6 +768,25 @@ def make_loop_factory(choice: str):
     return asyncio.new_event_loop, "asyncio"
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+async def _interruptible(run, timeout: float):
+    """`run` with a time limit, cancelled by SIGTERM.
+
+    Inside the loop, SIGTERM must not raise in whatever callback is running:
+    uvloop would take it for that one connection's error and carry on.
+    """
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    try:
+        return await asyncio.wait_for(run, timeout)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dict:
     profile = None
     if args.profile and kind == "chatroom":
@@ -773,8 +800,10 @@ def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dic
         server.start()
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             bench = Bench(server, args, runner.get_loop())
-            record = runner.run(asyncio.wait_for(bench.run(mode), args.run_timeout))
+            record = runner.run(_interruptible(bench.run(mode), args.run_timeout))
         record["ok"] = True
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # SIGTERM during the run; the finally below still stops the server
     except Exception as problem:  # a failed run is reported, and the next one still runs
         record = {"ok": False, "error": f"{type(problem).__name__}: {problem}"}
         if bench is not None:
@@ -1032,7 +1061,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill still runs the finally blocks that stop servers
+    signal.signal(signal.SIGTERM, _interrupt)  # a kill still runs the finally blocks that stop servers
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = max(args.clients, args.idle_clients if "idle" in args.modes else 0) + 200
     if soft < need:
@@ -1087,4 +1116,8 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the finally blocks have stopped the servers
+        print("\nfanout: interrupted; every server it started has been stopped", file=sys.stderr)
+        sys.exit(130)
