@@ -1,0 +1,1123 @@
+"""Fan-out over real sockets: the chatroom server against ngIRCd, side by side, in one run.
+
+    apt-get install -y ngircd              # once; the script starts its own, never the system's
+    .venv/bin/pip install -r bench/requirements.txt   # optional: uvloop for the generator
+    .venv/bin/python bench/fanout.py                  # burst, paced, logins (3 runs), idle (1): ~6 min
+    .venv/bin/python bench/fanout.py --modes all --json out.json   # also the closed loop
+    .venv/bin/python bench/fanout.py --modes burst,paced --runs 5
+
+docs/benchmarks.md says what is measured, how fairly, and what was found.
+
+For every run a fresh server is started, pinned to one core (--server-core),
+while this generator pins itself to the other (--generator-core). Runs
+alternate chatroom, ngircd, chatroom, ngircd, ... and each mode prints the
+median of its runs for each server and the ratio chatroom/ngircd. Everything
+is on 127.0.0.1; every phase has a time limit; every process started is
+killed by its pid at the end.
+
+Modes (each one logs N clients into one room first; the fan-out modes then
+have S of them send 64-byte lines carrying a sequence number and a send
+timestamp):
+
+  burst   each sender writes its M lines as fast as it can (see --burst-window):
+          throughput, i.e. deliveries per second from the first line sent to
+          the last delivered.
+  closed  closed loop for --seconds: each sender keeps --window lines in flight
+          and sends its next line when a designated receiver (a non-sender)
+          has received one of its lines: latency under a load the server sets.
+  paced   a fixed offered rate for --seconds, given in deliveries/s (--rate;
+          lines/s = rate / recipients): latency p50/p99/p99.9 at that rate.
+  logins  time for N clients to connect and be logged in (each has received
+          its welcome: chatroom's "You are in the lobby", IRC's 366 after JOIN).
+  idle    server RSS once --idle-clients (10,000) clients are in one room
+          and the server has gone quiet. They log in up to the room, then
+          enter it --join-batch (20) at a time: the same end state, reached in
+          far fewer passes of each server's loop. No batch enters after
+          --idle-timeout s, and the run says how many got in (ngIRCd needs
+          minutes to fill a channel of 10,000).
+
+How deliveries are counted, the same way for both servers: a delivery is one
+chat line received by a client other than its sender. chatroom echoes a line
+to its sender and IRC does not, so senders parse what they receive and their
+own echoes are left out; every line has N-1 recipients on both servers. Loss
+is 1 - deliveries / (lines sent x (N-1)). Every client counts lines with
+bytes.count (C speed); only the senders, --sample receivers (for latency) and
+the designated receiver of closed mode parse lines.
+
+Figures per run: deliveries/s, latency p50/p99/p99.9 (ms, from the send
+timestamp to the moment a sampled receiver read the line, so the generator's
+own delays are included), loss, server peak RSS, server CPU and the
+generator's own CPU (% of one core, over the measured window). A run whose
+generator CPU reached --saturated (90%) of its core measured the generator,
+not the server: it is flagged and left out of the medians (a figure whose
+every run was saturated is printed with a '!').
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ctypes
+import gc
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TWISTD = Path(sys.executable).with_name("twistd")
+HOST = "127.0.0.1"
+
+# Options that lift the chatroom server's throttles for a load test, added to
+# every chatroom run. Flood control and per-IP caps are being added on another
+# branch; once merged, fill this in, e.g.
+#   ["--flood-rate", "0", "--max-per-ip", "0", "--login-timeout", "600"]
+CHATROOM_LOAD_OPTIONS: list[str] = []
+
+# Always passed: no history replayed on login (ngIRCd has none either), and a
+# send backlog (1 GiB) that a burst never reaches, so no reader is cut off.
+CHATROOM_BASE_OPTIONS = ["--history", "0", "--max-backlog-kib", str(1 << 20)]
+
+# ngIRCd, as configured for a load test. Its compiled-in limits, which no
+# setting changes (defines.h and conn.c; checked against Debian's 26.1):
+#  - listen() backlog of 10, and one accept per main-loop pass: hence
+#    --connect-window;
+#  - a client's commands are handled at most 3 per loop pass, with 2 KiB of
+#    unparsed input: a flooding sender is read at that pace, not dropped
+#    (20,000 PRIVMSGs written at once were all delivered), so a burst needs no
+#    window;
+#  - 32 KiB queued for a client past what its socket takes drops it ("Write
+#    buffer space exhausted"): the generator must keep reading.
+NGIRCD_CONF = """\
+[Global]
+	Name = bench.invalid
+	Info = fan-out benchmark
+	AdminInfo1 = bench/fanout.py
+	AdminInfo2 = loopback only
+	AdminEMail = nobody@bench.invalid
+	Listen = 127.0.0.1
+	Ports = {port}
+	MotdPhrase = bench
+[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxPenaltyTime = 0
+	PingTimeout = 3600
+	PongTimeout = 3600
+	IdleTimeout = 0
+[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+	IncludeDir = {folder}/conf.d
+"""
+
+ROOM = "#bench"
+COLOUR = b"blue"  # every chatroom client picks the same colour, so every rendered line has the same length
+
+# A chat line's text: ~sender~sequence~send-time-ns~ then 'x' padding. Lower
+# case, so the shout rule never fires; no run of spaces, which the server folds.
+CHAT_RE = re.compile(rb"~(\d{3})~(\d{7})~(\d{19})~")
+STAMP_RE = re.compile(rb"~\d{3}~\d{7}~(\d{19})~")
+
+# Lines of a server's output that say why it dropped a client.
+DROP_NOTES = re.compile(
+    r"exhausted|Write error|Read error|cut off|Traceback"
+    r"|Shutting down connection \d+ \((?!Server going down|Client closed connection)"
+)
+
+FANOUT_MODES = ("burst", "closed", "paced")
+ALL_MODES = (*FANOUT_MODES, "logins", "idle")
+DEFAULT_MODES = ("burst", "paced", "logins", "idle")  # the issue's targets; closed on request
+
+
+# ----------------------------------------------------------------------------
+# The servers
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: if this script dies without cleaning up, the server gets SIGKILL."""
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One server process, started fresh for one run and pinned to one core."""
+
+    name = ""
+    echoes = False  # does a sender receive its own lines?
+    sent_prefix = b""  # what goes before a chat line's text on the wire
+    sent_suffix = b""
+
+    def __init__(self, core: int, profile: str | None = None):
+        self.core = core
+        self.profile = profile  # chatroom only: where twistd's cProfile stats go
+        self.folder = Path(tempfile.mkdtemp(prefix=f"fanout-{self.name}-"))
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self._output = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _spawn(self, command: list[str], **kwargs) -> None:
+        self._output = open(self.folder / "output.txt", "wb")  # noqa: SIM115 (closed in stop())
+        # taskset execs the server, so the pid is the server's own.
+        self.process = subprocess.Popen(
+            ["taskset", "-c", str(self.core), *command],
+            stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent, **kwargs,
+        )  # fmt: skip
+
+    def output(self) -> str:
+        try:
+            return (self.folder / "output.txt").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def rss_kib(self) -> int:
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return 0
+        found = re.search(r"VmRSS:\s+(\d+)", status)
+        return int(found.group(1)) if found else 0
+
+    def cpu_seconds(self) -> float:
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat[stat.rfind(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def terminate(self) -> None:
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """Ends the process (SIGTERM, then SIGKILL after 5 s) and removes its folder."""
+        try:
+            if self.process is not None:
+                self.terminate()
+                try:
+                    self.process.wait(timeout=30 if self.profile else 5)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(timeout=5)
+        finally:
+            if self._output is not None:
+                self._output.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class Chatroom(Server):
+    name = "chatroom"
+    echoes = True
+    sent_suffix = b"\n"
+
+    def start(self) -> None:
+        profiling = ["--profile", self.profile, "--savestats"] if self.profile else []
+        command = [
+            str(TWISTD), "-n", "--pidfile=", *profiling, "chatroom",
+            "--port", f"tcp:0:interface={HOST}", "--logfile", str(self.folder / "chat.log"),
+            *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS,
+        ]  # fmt: skip
+        self._spawn(command, cwd=self.folder, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = re.search(r"starting on (\d+)", self.output())
+            if found:
+                self.port = int(found.group(1))
+                return
+            if not self.alive():
+                break
+            time.sleep(0.05)
+        raise RuntimeError("chatroom did not start:\n" + self.output()[-3000:])
+
+
+class Ngircd(Server):
+    name = "ngircd"
+    sent_prefix = f"PRIVMSG {ROOM} :".encode()
+    sent_suffix = b"\r\n"
+
+    def start(self) -> None:
+        binary = shutil.which("ngircd") or "/usr/sbin/ngircd"
+        if not os.path.exists(binary):
+            raise RuntimeError("ngircd is not installed: apt-get install -y ngircd")
+        self.port = free_port()
+        (self.folder / "conf.d").mkdir()
+        conf = self.folder / "ngircd.conf"
+        conf.write_text(NGIRCD_CONF.format(port=self.port, folder=self.folder))
+        os.chmod(self.folder, 0o755)  # ngircd drops root for 'nobody', who must still read its config
+        self._spawn([binary, "-n", "-f", str(conf)], cwd=self.folder)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if not self.alive():
+                break
+            try:
+                socket.create_connection((HOST, self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("ngircd did not start:\n" + self.output()[-3000:])
+
+
+SERVERS: dict[str, type[Server]] = {"chatroom": Chatroom, "ngircd": Ngircd}
+
+
+# ----------------------------------------------------------------------------
+# The clients
+
+CONNECTING, ASKED_NAME, ASKED_COLOUR, REGISTERED, ONLINE = range(5)
+
+
+class Stats:
+    """Counters every client adds to, read by the poller."""
+
+    __slots__ = ("bytes", "lines", "echoes", "stray", "latencies", "lost")
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.lines = 0
+        self.echoes = 0
+        self.stray = 0  # lines a parsing client saw that were not chat lines
+        self.latencies: list[int] = []  # ns
+        self.lost = 0  # connections closed by the server
+
+
+class Client(asyncio.Protocol):
+    """One connection: logs in, then counts what it receives.
+
+    A plain receiver only counts newlines. A sampler, a sender and the
+    designated receiver also parse complete lines (kept across reads).
+    """
+
+    def __init__(self, bench: Bench, index: int):
+        self.bench = bench
+        self.stats = bench.stats
+        self.index = index
+        self.nick = f"b{index:05d}".encode()
+        self.transport: asyncio.Transport | None = None
+        self.state = CONNECTING
+        self.accepted = bench.loop.create_future()  # the server has answered: it accepted us
+        self.ready = bench.loop.create_future()  # one line from being in the room (held there in staged logins)
+        self.hold = False
+        self.online = bench.loop.create_future()
+        self.online_at = 0.0
+        self.lines = 0
+        self.nbytes = 0
+        self.counting = False
+        self._seen = b""  # during login: what came lately, to find a marker split across reads
+        self.parse: Callable[[bytes], None] | None = None
+        self._partial = b""
+        self.closed_by_server = False
+
+    # asyncio
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        if self.bench.irc:
+            transport.write(b"NICK %s\r\nUSER %s 0 * :bench\r\n" % (self.nick, self.nick))
+
+    def connection_lost(self, exc) -> None:
+        if not self.bench.closing:
+            self.closed_by_server = True
+            self.stats.lost += 1
+        for future in (self.accepted, self.ready, self.online):
+            if not future.done():
+                future.set_exception(ConnectionError(f"client {self.index} closed by the server"))
+                future.exception()  # retrieved: whoever awaits it still gets it, nobody else is told
+
+    def data_received(self, data: bytes) -> None:
+        stats = self.stats
+        stats.bytes += len(data)
+        if self.counting:
+            n = data.count(b"\n")
+            self.lines += n
+            self.nbytes += len(data)
+            stats.lines += n
+            if self.parse is not None:
+                self.parse(data)
+        elif self.state != ONLINE:
+            self._login(data)
+
+    # Logging in: find the server's next prompt, answer it.
+
+    def _login(self, data: bytes) -> None:
+        seen = self._seen + data
+        if self.bench.irc:
+            if self.state == CONNECTING and b" 001 " in seen:
+                self.accepted.set_result(None)
+                self.state = REGISTERED
+                seen = seen[seen.index(b" 001 ") :]
+                self._last_step()
+            if self.state == REGISTERED and b" 366 " in seen:
+                self._now_online()
+        else:
+            if self.state == CONNECTING and b"What is your name" in seen:
+                self.accepted.set_result(None)
+                self.transport.write(self.nick + b"\n")
+                self.state = ASKED_NAME
+                seen = b""
+            elif self.state == ASKED_NAME and b"Pick a colour" in seen:
+                self.state = ASKED_COLOUR
+                seen = b""
+                self._last_step()
+            elif self.state == ASKED_COLOUR and b"You are in the lobby" in seen:
+                self._now_online()
+        self._seen = seen[-64:]
+
+    def _last_step(self) -> None:
+        self.ready.set_result(None)
+        if not self.hold:
+            self.enter()
+
+    def enter(self) -> None:
+        """The line that puts a logged-in client into the room."""
+        self.transport.write(b"JOIN %s\r\n" % ROOM.encode() if self.bench.irc else COLOUR + b"\n")
+
+    def _now_online(self) -> None:
+        self.state = ONLINE
+        self._seen = b""
+        self.online_at = time.perf_counter()
+        self.online.set_result(None)
+
+    # Parsing, for the few clients that do.
+
+    def _complete(self, data: bytes) -> tuple[bytes, int]:
+        buffer = self._partial + data if self._partial else data
+        end = buffer.rfind(b"\n") + 1
+        self._partial = buffer[end:]
+        return buffer, end
+
+    def sample(self, data: bytes) -> None:
+        """A sampled receiver: the latency of every line it reads."""
+        now = time.perf_counter_ns()
+        buffer, end = self._complete(data)
+        stamps = STAMP_RE.findall(buffer, 0, end)
+        self.stats.latencies.extend(now - int(s) for s in stamps)
+        self.stats.stray += buffer.count(b"\n", 0, end) - len(stamps)
+
+    def own_echoes(self, marker: bytes) -> Callable[[bytes], None]:
+        """A sender: its own lines coming back are not deliveries."""
+
+        def parse(data: bytes) -> None:
+            buffer, end = self._complete(data)
+            self.stats.echoes += buffer.count(marker, 0, end)
+
+        return parse
+
+    def acknowledge(self, data: bytes) -> None:
+        """The designated receiver of a closed loop: each line it gets lets its sender send another."""
+        now = time.perf_counter_ns()
+        buffer, end = self._complete(data)
+        found = CHAT_RE.findall(buffer, 0, end)
+        self.stats.latencies.extend(now - int(stamp) for _, _, stamp in found)
+        self.stats.stray += buffer.count(b"\n", 0, end) - len(found)
+        for sender, _, _ in found:
+            self.bench.acknowledged(int(sender))
+
+
+class Sender:
+    """Writes chat lines for one client: fixed size, stamped at the moment of writing."""
+
+    def __init__(self, bench: Bench, client: Client, number: int, line_bytes: int):
+        self.client = client
+        self.number = number
+        self.prefix = bench.server.sent_prefix
+        self.suffix = bench.server.sent_suffix
+        self.marker = b"~%03d~" % number
+        head = len(self.prefix) + len(b"~000~0000000~0000000000000000000~") + len(self.suffix)
+        if line_bytes < head:
+            raise SystemExit(f"--line-bytes must be at least {head} for {bench.server.name}")
+        self.padding = b"x" * (line_bytes - head)
+        self.sent = 0
+        self.quota = 0  # lines it may still send
+
+    def line(self) -> bytes:
+        self.sent += 1
+        stamp = time.perf_counter_ns()
+        return b"%s~%03d~%07d~%019d~%s%s" % (self.prefix, self.number, self.sent, stamp, self.padding, self.suffix)
+
+    def send(self, count: int = 1) -> None:
+        count = min(count, self.quota)
+        if count <= 0:
+            return
+        self.quota -= count
+        self.client.transport.write(b"".join(self.line() for _ in range(count)))
+
+
+# ----------------------------------------------------------------------------
+# One run
+
+
+def percentile(sorted_values: list, fraction: float):
+    if not sorted_values:
+        return None
+    index = min(len(sorted_values) - 1, max(0, math.ceil(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+class Bench:
+    """One run: one server, one mode."""
+
+    def __init__(self, server: Server, args: argparse.Namespace, loop: asyncio.AbstractEventLoop):
+        self.server = server
+        self.args = args
+        self.loop = loop
+        self.irc = isinstance(server, Ngircd)
+        self.stats = Stats()
+        self.clients: list[Client] = []
+        self.senders: list[Sender] = []
+        self.closing = False
+        self.stopping_senders = False
+        self.send_lag: list[float] = []  # paced: seconds each line went out after its time
+
+    # Logging in
+
+    async def log_in(self, count: int, timeout: float, batch: int = 0, enter_for: float = 0) -> dict:
+        """Connects and logs in `count` clients; how long until the last was in the room.
+
+        With no `batch`, each client goes through the login on its own, as
+        people do. With a `batch`, every client first logs in up to the line
+        that enters the room (no room yet, so nothing to tell anyone), then
+        they enter `batch` at a time: the same end state, reached with far
+        fewer passes of the server's loop, each telling the room of many joins.
+        No new batch enters after `enter_for` seconds of that: the run then
+        reports how many got in, rather than failing.
+        """
+        window = asyncio.Semaphore(self.args.connect_window)
+        self.clients = [Client(self, i) for i in range(count)]
+        for client in self.clients:
+            client.hold = bool(batch)
+        cpu_before, cpu_self, started = self.server.cpu_seconds(), time.process_time(), time.perf_counter()
+        peak = [self.server.rss_kib()]
+        rcvbuf = self.args.rcvbuf
+        record: dict = {"clients": count}
+
+        async def one(client: Client) -> None:
+            async with window:  # held until the server has accepted and answered
+                sock = None
+                if rcvbuf:
+                    sock = socket.socket()
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                    sock.setblocking(False)
+                    await self.loop.sock_connect(sock, (HOST, self.server.port))
+                    await self.loop.create_connection(lambda: client, sock=sock)
+                else:
+                    await self.loop.create_connection(lambda: client, HOST, self.server.port)
+                await client.accepted
+            await (client.ready if batch else client.online)
+
+        async def enter_in_batches() -> None:
+            deadline = time.perf_counter() + enter_for
+            for first in range(0, count, batch):
+                if time.perf_counter() > deadline:
+                    break
+                group = self.clients[first : first + batch]
+                for client in group:
+                    client.enter()
+                await asyncio.gather(*(c.online for c in group))
+
+        async def watch_rss() -> None:
+            while True:
+                peak[0] = max(peak[0], self.server.rss_kib())
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.ensure_future(watch_rss())
+        logins = asyncio.gather(*(one(c) for c in self.clients))
+        logins.add_done_callback(lambda f: f.cancelled() or f.exception())  # a timeout is reported, not logged
+        try:
+            await asyncio.wait_for(logins, timeout)
+            if batch:
+                record["registered_s"] = time.perf_counter() - started
+                await asyncio.wait_for(enter_in_batches(), max(1.0, timeout - (time.perf_counter() - started)))
+        finally:
+            watcher.cancel()
+        inside = [c.online_at for c in self.clients if c.state == ONLINE]
+        elapsed = max(inside) - started
+        record.update(
+            in_room=len(inside),
+            complete=len(inside) == count,
+            login_s=elapsed,
+            logins_per_s=len(inside) / elapsed,
+            server_cpu_pct=100 * (self.server.cpu_seconds() - cpu_before) / elapsed,
+            generator_cpu_pct=100 * (time.process_time() - cpu_self) / elapsed,
+            login_peak_rss_mib=peak[0] / 1024,
+        )
+        return record
+
+    async def quiet(self, still: float = 0.3, timeout: float = 120) -> float:
+        """Waits until nothing has arrived for `still` seconds (joins still on their way)."""
+        started = time.perf_counter()
+        deadline = started + timeout
+        last, last_change = self.stats.bytes, time.perf_counter()
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+            if self.stats.bytes != last:
+                last, last_change = self.stats.bytes, time.perf_counter()
+            elif time.perf_counter() - last_change >= still:
+                return last_change - started
+        raise TimeoutError(f"the server never went quiet in {timeout:.0f} s")
+
+    # Fan-out
+
+    def _roles(self, mode: str) -> Client | None:
+        """Senders first; then the designated receiver; samplers spread over the other receivers."""
+        args = self.args
+        self.senders = [Sender(self, self.clients[i], i, args.line_bytes) for i in range(args.senders)]
+        for sender in self.senders:
+            sender.client.parse = sender.client.own_echoes(sender.marker)
+        receivers = self.clients[args.senders :]
+        designated = receivers[0] if (mode == "closed" or (mode == "burst" and args.burst_window)) else None
+        if designated is not None:
+            designated.parse = designated.acknowledge
+            receivers = receivers[1:]
+        samples = min(args.sample, len(receivers))
+        for k in range(samples):
+            sampled = receivers[k * len(receivers) // samples]
+            sampled.parse = sampled.sample
+        for client in self.clients:
+            client.lines = client.nbytes = 0
+            client.counting = True
+        return designated
+
+    def acknowledged(self, sender: int) -> None:
+        if not self.stopping_senders:
+            self.senders[sender].send()
+
+    async def fanout(self, mode: str) -> dict:
+        args, stats = self.args, self.stats
+        n, s = len(self.clients), args.senders
+        recipients = n - 1
+        self._roles(mode)
+        gc.collect()
+        gc.disable()  # a collection over 10k protocols in the middle would show up as latency
+        cpu_server, cpu_self = self.server.cpu_seconds(), time.process_time()
+        started = time.perf_counter()
+        sending: asyncio.Future | None = None
+        if mode == "burst":
+            for sender in self.senders:
+                sender.quota = args.lines
+            if args.burst_window:
+                for sender in self.senders:
+                    sender.send(args.burst_window)
+            else:
+                for sender in self.senders:
+                    while sender.quota:
+                        sender.send(1024)
+        elif mode == "closed":
+            for sender in self.senders:
+                sender.quota = 1 << 40
+                sender.send(args.window)
+            sending = asyncio.ensure_future(self._stop_senders_after(args.seconds))
+        elif mode == "paced":
+            sending = asyncio.ensure_future(self._paced(args.rate / recipients, args.seconds))
+
+        # Poll: note when the count last moved, sample RSS, stop when all is in or nothing moves.
+        peak_rss = self.server.rss_kib()
+        last_lines, last_move = stats.lines, time.perf_counter()
+        deadline = started + args.phase_timeout
+        polls = 0
+        while True:
+            await asyncio.sleep(0.002)
+            now = time.perf_counter()
+            polls += 1
+            if polls % 25 == 0:
+                peak_rss = max(peak_rss, self.server.rss_kib())
+            if stats.lines != last_lines:
+                last_lines, last_move = stats.lines, now
+            if sending is None or sending.done():
+                sent = sum(x.sent for x in self.senders)
+                expected = sent * recipients + (sent if self.server.echoes else 0)
+                if stats.lines >= expected:
+                    break
+            if now - last_move > args.stall or now > deadline or not self.server.alive():
+                break
+        ended = last_move
+        if sending is not None and not sending.done():
+            self.stopping_senders = True
+            sending.cancel()
+        cpu_server = self.server.cpu_seconds() - cpu_server
+        cpu_self = time.process_time() - cpu_self
+        gc.enable()
+        window = max(ended - started, 1e-9)
+        sent = sum(x.sent for x in self.senders)
+        delivered = stats.lines - stats.echoes
+        expected = sent * recipients
+        latencies = sorted(stats.latencies)
+        ms = lambda ns: None if ns is None else ns / 1e6  # noqa: E731
+        received = [c.lines for c in self.clients[s:]]
+        received_bytes = sum(c.nbytes for c in self.clients[s:])
+        return {
+            "lines_sent": sent,
+            "deliveries": delivered,
+            "window_s": window,
+            "deliveries_per_s": delivered / window,
+            "offered_per_s": args.rate if mode == "paced" else None,
+            "p50_ms": ms(percentile(latencies, 0.50)),
+            "p99_ms": ms(percentile(latencies, 0.99)),
+            "p999_ms": ms(percentile(latencies, 0.999)),
+            "latency_samples": len(latencies),
+            "loss_pct": 100 * (1 - delivered / expected) if expected else None,
+            "stray_lines": stats.stray,
+            "send_lag_p99_ms": 1000 * percentile(sorted(self.send_lag), 0.99) if self.send_lag else None,
+            "dropped_clients": stats.lost,
+            "server_peak_rss_mib": peak_rss / 1024,
+            "server_cpu_pct": 100 * cpu_server / window,
+            "generator_cpu_pct": 100 * cpu_self / window,
+            "bytes_per_delivery": received_bytes / sum(received) if sum(received) else None,
+            "receiver_lines_min": min(received) if received else None,
+            "receiver_lines_max": max(received) if received else None,
+        }
+
+    async def _stop_senders_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self.stopping_senders = True
+
+    async def _paced(self, lines_per_s: float, seconds: float) -> None:
+        """Sends on a fixed schedule; how late each send was is kept, since a late send hides latency."""
+        total = max(1, round(lines_per_s * seconds))
+        for sender in self.senders:
+            sender.quota = total
+        interval = 1 / lines_per_s
+        started = time.perf_counter()
+        k = 0
+        while k < total:
+            now = time.perf_counter()
+            due = min(total, int((now - started) / interval) + 1)
+            while k < due:
+                self.send_lag.append(now - (started + k * interval))
+                self.senders[k % len(self.senders)].send()
+                k += 1
+            await asyncio.sleep(max(0.0, started + k * interval - time.perf_counter()))
+
+    # The whole run
+
+    async def run(self, mode: str) -> dict:
+        args = self.args
+        record: dict = {}
+        try:
+            if mode == "idle":
+                fresh = self.server.rss_kib()
+                login = await self.log_in(
+                    args.idle_clients, args.run_timeout, args.join_batch, enter_for=args.idle_timeout
+                )
+                login["quiet_after_s"] = await self.quiet(timeout=60)
+                await asyncio.sleep(0.5)
+                rss = [self.server.rss_kib()]
+                for _ in range(4):
+                    await asyncio.sleep(0.25)
+                    rss.append(self.server.rss_kib())
+                login["fresh_rss_mib"] = fresh / 1024
+                login["idle_rss_mib"] = max(rss) / 1024
+                login["kib_per_member"] = (max(rss) - fresh) / login["in_room"]
+                record.update(login)
+            else:
+                login = await self.log_in(args.clients, args.login_timeout)
+                record.update(login)
+                if mode in FANOUT_MODES:
+                    await self.quiet()
+                    record.update(await self.fanout(mode))
+            record["dropped_clients"] = self.stats.lost
+        finally:
+            self.closing = True
+            self.server.terminate()  # before our sockets close, so the server does not tell everyone of each leaving
+            for client in self.clients:
+                if client.transport is not None:
+                    client.transport.abort()
+            await asyncio.sleep(0)
+        return record
+
+
+def make_loop_factory(choice: str):
+    if choice in ("auto", "uvloop"):
+        try:
+            import uvloop
+
+            return uvloop.new_event_loop, "uvloop"
+        except ImportError:
+            if choice == "uvloop":
+                raise SystemExit("uvloop is not installed: pip install -r bench/requirements.txt") from None
+    return asyncio.new_event_loop, "asyncio"
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+async def _interruptible(run, timeout: float):
+    """`run` with a time limit, cancelled by SIGTERM.
+
+    Inside the loop, SIGTERM must not raise in whatever callback is running:
+    uvloop would take it for that one connection's error and carry on.
+    """
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    try:
+        return await asyncio.wait_for(run, timeout)
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dict:
+    profile = None
+    if args.profile and kind == "chatroom":
+        os.makedirs(args.profile, exist_ok=True)
+        runs = len(list(Path(args.profile).glob(f"chatroom-{mode}-*.prof")))
+        profile = os.path.abspath(os.path.join(args.profile, f"chatroom-{mode}-{runs + 1}.prof"))
+    server = SERVERS[kind](args.server_core, profile)
+    started = time.perf_counter()
+    bench = None
+    try:
+        server.start()
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            bench = Bench(server, args, runner.get_loop())
+            record = runner.run(_interruptible(bench.run(mode), args.run_timeout))
+        record["ok"] = True
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None  # SIGTERM during the run; the finally below still stops the server
+    except Exception as problem:  # a failed run is reported, and the next one still runs
+        record = {"ok": False, "error": f"{type(problem).__name__}: {problem}"}
+        if bench is not None:
+            online = sum(c.state == ONLINE for c in bench.clients)
+            record["error"] += f" ({online} of {len(bench.clients)} online, {bench.stats.lost} closed by the server)"
+        tail = server.output()[-1500:]
+        if tail:
+            record["server_output_tail"] = tail
+    finally:
+        # Why the server dropped anyone, in its own words (read before stop() removes its folder).
+        notes = [line for line in server.output().splitlines() if DROP_NOTES.search(line)]
+        server.stop()
+    if notes:
+        record["server_drop_notes"] = notes[:10] + ([f"... {len(notes) - 10} more"] if len(notes) > 10 else [])
+    record.update(server=kind, mode=mode, run_s=time.perf_counter() - started)
+    # The idle figure is memory once all is quiet, which a busy generator only slows down.
+    saturated = mode != "idle" and (record.get("generator_cpu_pct") or 0) >= 100 * args.saturated
+    record["saturated"] = saturated
+    return record
+
+
+# ----------------------------------------------------------------------------
+# Reporting
+
+# (key, label, format, which way is better: +1 higher, -1 lower, 0 neither)
+FIGURES = {
+    "burst": [
+        ("deliveries_per_s", "deliveries/s", "{:,.0f}", +1),
+        ("p50_ms", "latency p50 ms", "{:,.1f}", -1),
+        ("p99_ms", "latency p99 ms", "{:,.1f}", -1),
+        ("p999_ms", "latency p99.9 ms", "{:,.1f}", -1),
+        ("loss_pct", "loss %", "{:.3f}", -1),
+        ("server_peak_rss_mib", "server peak RSS MiB", "{:,.1f}", -1),
+        ("server_cpu_pct", "server CPU %", "{:.0f}", 0),
+        ("generator_cpu_pct", "generator CPU %", "{:.0f}", 0),
+        ("window_s", "measured window s", "{:.2f}", 0),
+        ("login_s", "login time s", "{:.2f}", -1),
+    ],
+    "logins": [
+        ("login_s", "all logged in, s", "{:.3f}", -1),
+        ("logins_per_s", "logins/s", "{:,.0f}", +1),
+        ("server_cpu_pct", "server CPU %", "{:.0f}", 0),
+        ("generator_cpu_pct", "generator CPU %", "{:.0f}", 0),
+        ("login_peak_rss_mib", "server peak RSS MiB", "{:,.1f}", -1),
+    ],
+    "idle": [
+        ("idle_rss_mib", "idle RSS MiB", "{:,.1f}", -1),
+        ("in_room", "clients in the room", "{:,.0f}", +1),
+        ("kib_per_member", "KiB per member (over fresh)", "{:,.2f}", -1),
+        ("fresh_rss_mib", "fresh server RSS MiB", "{:,.1f}", -1),
+        ("login_peak_rss_mib", "peak RSS while logging in MiB", "{:,.1f}", -1),
+        ("registered_s", "all logged in up to the room, s", "{:.2f}", -1),
+        ("login_s", "all in the room, s", "{:.2f}", -1),
+        ("server_cpu_pct", "server CPU % while logging in", "{:.0f}", 0),
+        ("generator_cpu_pct", "generator CPU % meanwhile", "{:.0f}", 0),
+    ],
+}
+FIGURES["closed"] = FIGURES["burst"]
+FIGURES["paced"] = [*FIGURES["burst"], ("send_lag_p99_ms", "sends late by, p99 ms", "{:.1f}", -1)]
+
+
+def summarise(records: list[dict], mode: str) -> dict:
+    """Medians per server over the runs whose generator was not saturated."""
+    summary: dict = {}
+    for kind in SERVERS:
+        runs = [r for r in records if r["mode"] == mode and r["server"] == kind and r["ok"]]
+        usable = [r for r in runs if not r["saturated"]]
+        chosen, all_saturated = (usable, False) if usable else (runs, bool(runs))
+        figures = {}
+        for key, *_ in FIGURES[mode]:
+            values = [r[key] for r in chosen if r.get(key) is not None]
+            figures[key] = statistics.median(values) if values else None
+        summary[kind] = {
+            "figures": figures,
+            "runs": len([r for r in records if r["mode"] == mode and r["server"] == kind]),
+            "ok": len(runs),
+            "saturated": len(runs) - len(usable),
+            "all_saturated": all_saturated,
+        }
+    ratios = {}
+    for key, *_ in FIGURES[mode]:
+        a, b = summary["chatroom"]["figures"][key], summary["ngircd"]["figures"][key]
+        ratios[key] = a / b if a is not None and b else None
+    summary["ratio"] = ratios
+    return summary
+
+
+def describe(mode: str, args: argparse.Namespace) -> str:
+    if mode == "logins":
+        return f"logins: N={args.clients} clients connect and log in (connect window {args.connect_window})"
+    if mode == "idle":
+        return (
+            f"idle: N={args.idle_clients} clients log in, enter the room {args.join_batch or 1} at a time "
+            f"(for at most {args.idle_timeout:g} s), then RSS once the server is quiet"
+        )
+    common = f"N={args.clients}, S={args.senders} senders, {args.line_bytes}-byte lines"
+    if mode == "burst":
+        how = f"window {args.burst_window} lines" if args.burst_window else "no window"
+        return f"burst: {common}, M={args.lines} lines per sender ({how})"
+    if mode == "closed":
+        return f"closed: {common}, window {args.window} lines per sender, {args.seconds:g} s"
+    return f"paced: {common}, offered {args.rate:,.0f} deliveries/s for {args.seconds:g} s"
+
+
+def table(mode: str, summary: dict, args: argparse.Namespace) -> str:
+    out = [f"\n== {describe(mode, args)}"]
+    chat, irc = summary["chatroom"], summary["ngircd"]
+    out.append(
+        f"   median of usable runs: chatroom {chat['ok'] - chat['saturated']}/{chat['runs']}, "
+        f"ngircd {irc['ok'] - irc['saturated']}/{irc['runs']} "
+        f"(failed or generator-saturated runs are left out)"
+    )
+    out.append(f"   {'figure':<32}{'chatroom':>14}{'ngircd':>14}{'ratio':>9}")
+    for key, label, fmt, _ in FIGURES[mode]:
+        cells = []
+        for kind in ("chatroom", "ngircd"):
+            value = summary[kind]["figures"][key]
+            text = "-" if value is None else fmt.format(value)
+            if summary[kind]["all_saturated"] and value is not None:
+                text += "!"
+            cells.append(text)
+        ratio = summary["ratio"][key]
+        out.append(f"   {label:<32}{cells[0]:>14}{cells[1]:>14}{'-' if ratio is None else f'{ratio:.2f}':>9}")
+    if chat["all_saturated"] or irc["all_saturated"]:
+        out.append("   ! every run of this server saturated the generator: a figure of the generator, not the server")
+    return "\n".join(out)
+
+
+def targets(summaries: dict, args: argparse.Namespace) -> list[str]:
+    """The issue's targets, where this run measured them at their settings."""
+    lines = []
+    at_target = args.clients == 1000 and args.senders == 10 and args.line_bytes == 64
+
+    def verdict(ok: bool | None) -> str:
+        return "?" if ok is None else ("PASS" if ok else "FAIL")
+
+    if "burst" in summaries and at_target:
+        r = summaries["burst"]["ratio"]["deliveries_per_s"]
+        lines.append(f"throughput >= 1.0x ngircd (burst): {'-' if r is None else f'{r:.2f}x'} "
+                     f"{verdict(None if r is None else r >= 1.0)}")  # fmt: skip
+    if "paced" in summaries and at_target and args.rate == 100_000:
+        a = summaries["paced"]["chatroom"]["figures"]["p99_ms"]
+        b = summaries["paced"]["ngircd"]["figures"]["p99_ms"]
+        ok = None if a is None or b is None else a <= b
+        lines.append(f"paced 100k/s p99 <= ngircd's: {a and f'{a:.1f}'} ms vs {b and f'{b:.1f}'} ms {verdict(ok)}")
+    if "logins" in summaries and args.clients == 1000:
+        a = summaries["logins"]["chatroom"]["figures"]["login_s"]
+        lines.append(f"1000 logged in within 2 s: {a and f'{a:.2f}'} s {verdict(None if a is None else a <= 2)}")
+    if "idle" in summaries and args.idle_clients == 10_000:
+        figures = summaries["idle"]["chatroom"]["figures"]
+        a, inside = figures["idle_rss_mib"], figures["in_room"] or 0
+        if a is None:
+            lines.append("10,000 logged in within 100 MiB RSS: no figure ?")
+        elif inside < 10_000:
+            lines.append(f"10,000 logged in within 100 MiB RSS: only {inside:,.0f} got in ({a:.1f} MiB) ?")
+        else:
+            lines.append(f"10,000 logged in within 100 MiB RSS: {a:.1f} MiB {verdict(a <= 100)}")
+    return lines
+
+
+def print_run(record: dict, number: int, total: int) -> None:
+    head = f"[{number}/{total}] {record['mode']:<6} {record['server']:<8}"
+    if not record["ok"]:
+        print(f"{head} FAILED: {record['error']}", flush=True)
+        for note in record.get("server_drop_notes", [])[:3]:
+            print(f"      server: {note}", flush=True)
+        return
+    mode = record["mode"]
+    if mode in FANOUT_MODES:
+        lat = record["p99_ms"]
+        text = (
+            f"{record['deliveries_per_s']:>12,.0f} deliveries/s  p50 {record['p50_ms'] or 0:7.1f} ms  "
+            f"p99 {lat or 0:7.1f} ms  loss {record['loss_pct']:.3f}%  "
+            f"server CPU {record['server_cpu_pct']:3.0f}%  gen CPU {record['generator_cpu_pct']:3.0f}%  "
+            f"RSS {record['server_peak_rss_mib']:.0f} MiB  login {record['login_s']:.2f} s"
+        )
+        if record["dropped_clients"] or record["stray_lines"]:
+            text += f"  dropped {record['dropped_clients']} stray {record['stray_lines']}"
+    elif mode == "logins":
+        text = (
+            f"{record['login_s']:.3f} s for {record['clients']} clients, server CPU {record['server_cpu_pct']:.0f}%, "
+            f"gen CPU {record['generator_cpu_pct']:.0f}%"
+        )
+    else:
+        text = (
+            f"idle RSS {record['idle_rss_mib']:.1f} MiB, {record['in_room']} of {record['clients']} in the room "
+            f"(logged in in {record['login_s']:.1f} s, quiet {record['quiet_after_s']:.1f} s later; "
+            f"server CPU {record['server_cpu_pct']:.0f}%, gen CPU {record['generator_cpu_pct']:.0f}%)"
+        )
+    flag = "  SATURATED generator" if record["saturated"] else ""
+    print(f"{head} {text}{flag}  [{record['run_s']:.0f} s]", flush=True)
+    for note in record.get("server_drop_notes", [])[:3]:
+        print(f"      server: {note}", flush=True)
+
+
+# ----------------------------------------------------------------------------
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--modes", default=",".join(DEFAULT_MODES),
+                   help=f"comma-separated, from: {' '.join(ALL_MODES)}; or 'all'")  # fmt: skip
+    p.add_argument("--servers", default="chatroom,ngircd", help="which servers, alternated in this order")
+    p.add_argument("--runs", type=int, default=3, help="runs per server and mode (medians are printed)")
+    p.add_argument("--idle-runs", type=int, default=1, help="runs of the idle mode (it is the slowest)")
+    p.add_argument("--clients", "-n", type=int, default=1000, help="N: clients in the room")
+    p.add_argument("--senders", "-s", type=int, default=10, help="S: how many of them send")
+    p.add_argument("--lines", "-m", type=int, default=500, help="M: lines per sender in a burst")
+    p.add_argument("--line-bytes", type=int, default=64, help="bytes of each line a client sends, framing included")
+    p.add_argument("--burst-window", type=int, default=0,
+                   help="burst: lines a sender may have in flight, acknowledged by a designated receiver "
+                        "(0: none, each sender writes all M lines at once)")  # fmt: skip
+    p.add_argument("--window", type=int, default=4, help="closed mode: lines in flight per sender")
+    p.add_argument("--rate", type=float, default=100_000, help="paced mode: offered deliveries/s")
+    p.add_argument("--seconds", type=float, default=5, help="closed and paced modes: how long senders send")
+    p.add_argument("--sample", type=int, default=40, help="receivers that parse timestamps for latency")
+    p.add_argument("--idle-clients", type=int, default=10_000, help="clients in the idle mode")
+    p.add_argument("--join-batch", type=int, default=20,
+                   help="idle: clients log in up to the room, then enter it this many at a time "
+                        "(0: one by one)")  # fmt: skip
+    p.add_argument("--connect-window", type=int, default=8,
+                   help="connections not yet answered by the server at once "
+                        "(ngIRCd's listen backlog is 10)")  # fmt: skip
+    p.add_argument("--rcvbuf", type=int, default=0,
+                   help="SO_RCVBUF of every client in bytes (0: the kernel's autotuning)")  # fmt: skip
+    p.add_argument("--server-core", type=int, default=0)
+    p.add_argument("--generator-core", type=int, default=1)
+    p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto")
+    p.add_argument("--saturated", type=float, default=0.90,
+                   help="generator CPU (fraction of one core) from which a run is flagged and left out")  # fmt: skip
+    p.add_argument("--login-timeout", type=float, default=60)
+    p.add_argument("--idle-timeout", type=float, default=150,
+                   help="idle: no new batch enters the room after this many seconds "
+                        "(the run then reports how many got in)")  # fmt: skip
+    p.add_argument("--phase-timeout", type=float, default=60, help="longest a fan-out phase may last")
+    p.add_argument("--stall", type=float, default=5, help="a phase ends when nothing arrived for this long")
+    p.add_argument("--run-timeout", type=float, default=300, help="longest one run may last, all phases included")
+    p.add_argument("--json", metavar="PATH", help="also write every run and the medians as JSON")
+    p.add_argument("--profile", metavar="DIR",
+                   help="run chatroom under cProfile (twistd --profile --savestats), one .prof per run in DIR; "
+                        "profiled figures are slower and not for comparison")  # fmt: skip
+    args = p.parse_args(argv)
+    args.modes = list(ALL_MODES) if args.modes == "all" else [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    for mode in args.modes:
+        if mode not in ALL_MODES:
+            p.error(f"unknown mode {mode!r}")
+    for server in args.servers:
+        if server not in SERVERS:
+            p.error(f"unknown server {server!r}")
+    if args.clients <= args.senders + 1:
+        p.error("--clients must exceed --senders + 1")
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # a kill still runs the finally blocks that stop servers
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = max(args.clients, args.idle_clients if "idle" in args.modes else 0) + 200
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
+    cores = os.sched_getaffinity(0)
+    if {args.server_core, args.generator_core} <= cores and args.server_core != args.generator_core:
+        os.sched_setaffinity(0, {args.generator_core})
+        pinning = f"server on core {args.server_core}, generator on core {args.generator_core}"
+    else:
+        pinning = "NOT pinned (need two distinct cores)"
+    loop_factory, loop_name = make_loop_factory(args.loop)
+    print(f"fanout: {loop_name} event loop; {pinning}; {os.cpu_count()} cores; "
+          f"load average {os.getloadavg()[0]:.2f}; "
+          f"chatroom extra options: {' '.join(CHATROOM_BASE_OPTIONS + CHATROOM_LOAD_OPTIONS)}", flush=True)  # fmt: skip
+
+    plan = []
+    for mode in args.modes:
+        runs = args.idle_runs if mode == "idle" else args.runs
+        for _ in range(runs):
+            plan.extend((kind, mode) for kind in args.servers)
+    records = []
+    started = time.perf_counter()
+    for number, (kind, mode) in enumerate(plan, 1):
+        record = run_one(kind, mode, args, loop_factory)
+        records.append(record)
+        print_run(record, number, len(plan))
+    summaries = {}
+    for mode in args.modes:
+        if set(args.servers) == set(SERVERS):
+            summaries[mode] = summarise(records, mode)
+            print(table(mode, summaries[mode], args))
+    checks = targets(summaries, args)
+    if checks:
+        print("\n== targets (chatroom, medians above)")
+        for line in checks:
+            print("   " + line)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    if args.json:
+        settings = {k: v for k, v in vars(args).items() if k not in ("json",)}
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "settings": settings,
+                    "event_loop": loop_name,
+                    "chatroom_options": CHATROOM_BASE_OPTIONS + CHATROOM_LOAD_OPTIONS,
+                    "runs": records,
+                    "medians": summaries,
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the finally blocks have stopped the servers
+        print("\nfanout: interrupted; every server it started has been stopped", file=sys.stderr)
+        sys.exit(130)
