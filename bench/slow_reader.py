@@ -12,25 +12,11 @@ got, and whether the log shows the silent client cut off.
 from __future__ import annotations
 
 import argparse
-import glob
-import os
-import re
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-TWISTD = Path(sys.executable).with_name("twistd")
-
-
-def rss_mib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) // 1024
+from harness import Server
 
 
 def read_all(sock: socket.socket, counts: dict, name: str) -> None:
@@ -48,21 +34,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=100_000)
     args = parser.parse_args()
-    folder = tempfile.mkdtemp(prefix="slow-reader-")
-    server = subprocess.Popen(
-        [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", "tcp:0:interface=127.0.0.1", "--logfile", "chat.log"],
-        cwd=folder, env=dict(os.environ, PYTHONPATH=str(REPO)),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    try:
-        port = next(int(m.group(1)) for line in server.stdout if (m := re.search(r"starting on (\d+)", line)))
+    with Server(prefix="slow-reader-") as server:
         silent = socket.socket()
         silent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # no kernel autotuning to hide behind
-        silent.connect(("127.0.0.1", port))
+        silent.connect(("127.0.0.1", server.port))
         silent.sendall(b"silent\n\n")
-        talker = socket.create_connection(("127.0.0.1", port))
+        talker = socket.create_connection(("127.0.0.1", server.port))
         talker.sendall(b"talker\n\n")
-        listener = socket.create_connection(("127.0.0.1", port))
+        listener = socket.create_connection(("127.0.0.1", server.port))
         listener.sendall(b"listener\n\n")
         counts: dict[str, int] = {}
         readers = [
@@ -72,24 +51,21 @@ def main() -> None:
         for reader in readers:
             reader.start()
         time.sleep(0.5)
-        before = peak = rss_mib(server.pid)
+        before = peak = server.rss_kib() // 1024
         started = time.monotonic()
         for i in range(args.lines):
             talker.sendall(f"line {i} ".encode() + b"x" * 180 + b"\n")
             if i % 1000 == 0:
-                peak = max(peak, rss_mib(server.pid))
+                peak = max(peak, server.rss_kib() // 1024)
         elapsed = time.monotonic() - started
         time.sleep(2)
-        peak = max(peak, rss_mib(server.pid))
+        peak = max(peak, server.rss_kib() // 1024)
         talker.shutdown(socket.SHUT_WR)
         time.sleep(0.5)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-    for reader in readers:
-        reader.join()
-    log = "".join(Path(f).read_text() for f in glob.glob(os.path.join(folder, "chat*.log")))
-    shutil.rmtree(folder)
+        server.stop()
+        for reader in readers:
+            reader.join()
+        log = server.log_text()
     print(f"sent {args.lines} lines in {elapsed:.1f} s")
     print(f"server RSS: {before} MiB before, {peak} MiB at peak")
     print(f"lines received: talker {counts.get('talker')}, listener {counts.get('listener')} (of {args.lines})")
