@@ -6,7 +6,7 @@ Prints deliveries per second (and microseconds per delivery) for each run and
 their median. A delivery is one line handed to one member's send(); peers
 just count bytes, so this is the core's own cost: the shout check, rendering
 once, and the per-recipient loop. The socket side is measured by the
-fan-out benchmark against ngIRCd (a later issue).
+fan-out benchmark against ngIRCd, bench/fanout.py (docs/benchmarks.md).
 """
 
 from __future__ import annotations

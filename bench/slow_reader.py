@@ -34,7 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=100_000)
     args = parser.parse_args()
-    with Server(prefix="slow-reader-") as server:
+    # 100,000 lines from one talker is a flood by design: flood control is off, so what is measured is
+    # the cap on what may queue for a client that stops reading.
+    with Server("--flood-rate", "0", prefix="slow-reader-") as server:
         silent = socket.socket()
         silent.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # no kernel autotuning to hide behind
         silent.connect(("127.0.0.1", server.port))
