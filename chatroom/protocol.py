@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 KEEPALIVE = {"TCP_KEEPIDLE": 300, "TCP_KEEPINTVL": 60, "TCP_KEEPCNT": 5}
 
 LINGER = 5.0  # seconds a client has to close its side after the server said goodbye
+LINGER_BYTES = 1 << 20  # what it may send meanwhile: more is a script still flooding, and is cut at once
 
 
 class LineEndings:
@@ -102,6 +103,7 @@ class ChatProtocol(LineReceiver):
         self._cut_off = False
         self._closing: IDelayedCall | None = None  # set once the server has said goodbye
         self._pending: list[bytes] = []  # sent during this reactor pass, not yet written
+        self._ignored = 0  # bytes read and dropped since the server said goodbye
         self._direct = False  # whether flush may write to the socket itself
 
     def connectionMade(self) -> None:
@@ -176,6 +178,10 @@ class ChatProtocol(LineReceiver):
     def dataReceived(self, data: bytes) -> None:
         if self._closing is None:
             self._telnet.feed(data)
+            return
+        self._ignored += len(data)
+        if self._ignored > LINGER_BYTES:  # not someone finishing a line: reading it would only burn CPU
+            self.transport.abortConnection()
 
     # TelnetUser: what the telnet filter hands on.
 

@@ -10,7 +10,7 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from chatroom.protocol import LINGER, ChatFactory
+from chatroom.protocol import LINGER, LINGER_BYTES, ChatFactory
 from chatroom.telnet import DO, DONT, IAC, IP, WILL, WONT
 from conftest import plain
 
@@ -310,8 +310,21 @@ def test_a_kicked_client_still_typing_gets_its_notice_before_the_socket_closes(h
     protocol.dataReceived(b"/who\nmore spam\n")
     factory.batch.flush()
     assert transport.value() == b""  # read and ignored, so the kernel never resets the connection
+    assert not transport.aborted
     clock.advance(LINGER)
     assert transport.aborted  # a client that never closes its side is not waited for
+
+
+def test_a_kicked_client_that_keeps_flooding_is_cut_without_waiting(hall):
+    factory = ChatFactory(hall)
+    transport = HalfClosingTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 1))
+    protocol = factory.buildProtocol(transport.getPeer())
+    protocol.makeConnection(transport)
+    protocol.dataReceived(b"flooder\nred\n" + b"".join(b"spam %d\n" % i for i in range(200)))
+    assert transport.write_closed and not transport.aborted
+    for _ in range(LINGER_BYTES // 60_000 + 1):
+        protocol.dataReceived(b"spam\n" * 12_000)  # 60 KB a read, as fast as the socket takes it
+    assert transport.aborted  # past LINGER_BYTES: a script, not a person finishing a line
 
 
 def test_a_client_that_closes_after_the_goodbye_leaves_no_timer(hall, clock):
