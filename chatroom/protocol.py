@@ -123,6 +123,20 @@ class ChatProtocol(LineReceiver):
             self.session.fell_behind()
         else:
             self.session.lost()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Break the reference cycles (session <-> protocol <-> telnet filter) so memory goes back at once.
+
+        Chat allocates mostly bytes and str, which do not prompt Python's cycle
+        collector, so a cycle could keep a cut-off client's 1 MiB backlog (it
+        stays in the transport) alive for a long time: the soak saw RSS grow
+        about 1.2 MB per cut-off. Nothing is sent to a lost connection, so
+        dropping these is safe.
+        """
+        self._pending.clear()
+        self._telnet = None
+        del self.session
 
     # Peer: what the core calls.
 

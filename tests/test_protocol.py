@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 
 import pytest
 from twisted.internet.address import IPv4Address
@@ -337,3 +339,20 @@ def test_a_client_that_closes_after_the_goodbye_leaves_no_timer(hall, clock):
     protocol.connectionLost(Failure(ConnectionDone()))
     clock.advance(0)  # the end of the reactor pass
     assert not clock.getDelayedCalls()
+
+
+def test_a_closed_connection_is_freed_without_the_cycle_collector(login, factory):
+    login("alice")
+    client = login("bob")
+    client.send(b"hello\n")
+    protocol, session = weakref.ref(client.protocol), weakref.ref(client.protocol.session)
+    gc.collect()
+    gc.disable()  # what a busy chat is like: bytes and str never prompt a collection
+    try:
+        client.close()
+        factory.batch.flush()
+        client.protocol = None
+        client.transport = None
+        assert session() is None and protocol() is None
+    finally:
+        gc.enable()
