@@ -17,9 +17,10 @@ that does not read. Then, from one asyncio process:
 - one flooder that logs in and sends as fast as it can (or --flooder-rate
   lines/s); it is slowed, then kicked, and comes back, all through the run;
 - one client that never reads, with a 4 KB receive buffer; once the server
-  cuts it off, another takes its place (the kernel's socket buffers hold a
-  few MiB on top of the server's 1 MiB, so at the default pace of chat that
-  takes longer than 5 minutes: --interval 2 gets there in about 4);
+  cuts it off, another takes its place. The sockets hold about 2 MiB on top
+  of the server's 1 MiB, so it is cut off after about 3 MiB of chat: at the
+  default pace (about 1.6 KiB/s) that is half an hour; with --interval 2
+  (7.5 KiB/s) about 6 minutes, so --interval 2 --duration 900 sees two;
 - --random-senders clients that send junk: random bytes, telnet commands,
   escape sequences, invalid UTF-8, NULs, lines far over 4096 bytes.
 
