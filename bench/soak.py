@@ -44,9 +44,9 @@ It prints a summary and exits 1 if a target failed, 0 otherwise:
 - at SIGTERM every stable client is told the server is going down, and the
   log ends with 'chatroom stopped'; and this script raised no errors itself.
 Everything else (flooder kicks, cut-offs, churn, CPU, latency) is reported.
-The flooder at full speed is most of the CPU of both processes: the server
-reads and drops what a kicked client still sends until it closes (for up
-to 5 s); --flooder-rate 1000 makes a light run.
+The flooder's "sent" figure counts what it handed to its own transport, not
+what the server read: past 1 MiB after its kick the server resets the
+connection and reads no more of it.
 """
 
 from __future__ import annotations
