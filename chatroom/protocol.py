@@ -192,6 +192,7 @@ class ChatProtocol(LineReceiver):
     def dataReceived(self, data: bytes) -> None:
         if self._closing is None:
             self._telnet.feed(data)
+            self.factory.batch.flush()  # what this read made others say goes out now, not after the whole pass
             return
         self._ignored += len(data)
         if self._ignored > LINGER_BYTES:  # not someone finishing a line: reading it would only burn CPU
