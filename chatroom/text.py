@@ -36,7 +36,7 @@ def clean_text(text: str) -> str:
     a screenful of spaces that would wrap onto a line of its own) becomes
     one space, and surrounding blanks are trimmed.
     """
-    text = _ESCAPE.sub("", text)
+    text = strip_escapes(text)
     if "\x08" in text or "\x7f" in text:
         text = _apply_erasures(text)
     if text.isascii():
@@ -46,8 +46,18 @@ def clean_text(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
+def strip_escapes(text: str) -> str:
+    """`text` without terminal escape sequences (the client uses this on what servers send, too)."""
+    return _ESCAPE.sub("", text)
+
+
+def is_shown(ch: str) -> bool:
+    """Whether `ch` is neither a control nor a format character (emoji joiners excepted)."""
+    return ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+
+
 def _visible(ch: str) -> bool:
-    return ch.isspace() or ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+    return ch.isspace() or is_shown(ch)
 
 
 def _apply_erasures(text: str) -> str:
