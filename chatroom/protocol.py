@@ -102,7 +102,7 @@ class ChatProtocol(LineReceiver):
         self._after_long_line = b""
         self._cut_off = False
         self._closing: IDelayedCall | None = None  # set once the server has said goodbye
-        self._pending: list[bytes] = []  # sent during this reactor pass, not yet written
+        self._pending: list[bytes] = []  # sent since the last flush, not yet written
         self._ignored = 0  # bytes read and dropped since the server said goodbye
         self._direct = False  # whether flush may write to the socket itself
 
@@ -149,7 +149,7 @@ class ChatProtocol(LineReceiver):
         pending.append(data)
 
     def flush(self) -> None:
-        """Write what was sent during this reactor pass, in one piece."""
+        """Write what was sent since the last flush, in one piece."""
         if not self._pending or self._cut_off:
             self._pending.clear()
             return
@@ -230,26 +230,33 @@ class ChatProtocol(LineReceiver):
 
 
 class WriteBatch:
-    """What each connection is sent during one reactor pass, written once at the end of the pass.
+    """What each connection was sent, gathered and written once per connection.
 
     Twisted's transport.write does several checks and registrations per call;
-    a busy room sends a recipient many lines per pass. Gathering them makes it
-    one write per recipient per pass, whatever the number of lines.
+    a busy room sends a recipient many lines at once. The batch is flushed at
+    the end of each read (ChatProtocol.dataReceived) and, for what timers send,
+    at the end of the reactor pass: one write per recipient either way,
+    whatever the number of lines.
     """
 
     def __init__(self, clock):
         self.clock = clock
         self.dirty: list[ChatProtocol] = []
+        self._call: IDelayedCall | None = None
 
     def add(self, protocol: ChatProtocol) -> None:
-        if not self.dirty:
-            self.clock.callLater(0, self.flush)
+        if self._call is None:
+            self._call = self.clock.callLater(0, self._end_of_pass)
         self.dirty.append(protocol)
 
     def flush(self) -> None:
         dirty, self.dirty = self.dirty, []
         for protocol in dirty:
             protocol.flush()
+
+    def _end_of_pass(self) -> None:
+        self._call = None
+        self.flush()
 
 
 class Refusal(Protocol):
