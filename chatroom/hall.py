@@ -121,8 +121,7 @@ class Hall:
         if room.history:
             session.send(b"".join(room.history))
             session.notice("(end of recent lines)")
-        if len(room.members) <= self.settings.announce_limit:
-            room.broadcast(self.render.event(f"{session.name} joined {room.title}."), skip=session)
+        self._announce_move(room, f"{session.name} joined {room.title}.", len(room.members), skip=session)
 
     def _leave_room(self, session: Session, announcement: str | None) -> None:
         room = session.room
@@ -134,8 +133,13 @@ class Hall:
         if not room.members and not room.is_lobby:
             del self.rooms[room.key]
             logger.bind(event="room", room=room.name).info("room {} closed: its last member left", room.name)
-        elif announcement and len(room.members) < self.settings.announce_limit:
-            room.broadcast(self.render.event(announcement))
+        elif announcement:
+            self._announce_move(room, announcement, len(room.members) + 1)
+
+    def _announce_move(self, room: Room, text: str, size: int, skip: Session | None = None) -> None:
+        """Tell the room someone came or went, unless it is bigger (`size`, counting them) than announce_limit."""
+        if size <= self.settings.announce_limit:
+            room.broadcast(self.render.event(text), skip=skip)
 
     # Talking.
 
