@@ -174,7 +174,8 @@ class PipeClient:
             if self._unconfirmed >= WINDOW:
                 await self._catch_up()
             await self._send(self._held.popleft())
-            self._unconfirmed += self.conversation.online
+            if self.conversation.online:  # answers to the login prompts are not chat lines
+                self._unconfirmed += 1
 
     async def _send(self, line: str) -> None:
         self.conversation.said(line)
