@@ -18,15 +18,21 @@ import time
 from loguru import logger
 from twisted.internet.task import Clock
 
-from chatroom.hall import Hall
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
 
 
 class CountingPeer:
+    """A terminal's peer that only counts: it takes the telnet rendering, as the line protocol does."""
+
+    panels = False
+
     def __init__(self, number: int):
         self.address = f"127.0.0.1:{number}"
         self.received = 0
 
-    def send(self, data: bytes) -> None:
+    def deliver(self, event) -> None:
+        self.last = event.telnet
         self.received += 1
 
     def disconnect(self) -> None:
@@ -34,7 +40,7 @@ class CountingPeer:
 
 
 def run_once(members: int, lines: int) -> float:
-    hall = Hall(Clock())
+    hall = Hall(Clock(), Settings(flood_rate=0))  # one speaker, as fast as it can: no flood control
     peers = [CountingPeer(i) for i in range(members)]
     sessions = []
     for i, peer in enumerate(peers):

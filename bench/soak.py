@@ -65,8 +65,8 @@ from collections import Counter
 
 from harness import Server
 
-from chatroom.render import NOTICE_MARK
-from chatroom.settings import Settings
+from chatroom.core.events.terminal import NOTICE_MARK
+from chatroom.core.settings import Settings
 
 NOTICE = NOTICE_MARK.encode()
 LOBBY = b"You are in the lobby"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from chatroom.client.server_text import plain
 from chatroom.client.terminal import Screen
-from chatroom.hall import Hall
+from chatroom.core.hall import Hall
 
 
 class _HallPeer:
@@ -20,8 +20,10 @@ class _HallPeer:
         self.partial = b""
         self.closed = False
 
-    def send(self, data: bytes) -> None:
-        *lines, self.partial = (self.partial + data).split(b"\r\n")
+    panels = False
+
+    def deliver(self, event) -> None:
+        *lines, self.partial = (self.partial + event.telnet).split(b"\r\n")
         for line in lines:
             self.lines.put_nowait(line.decode())
 

@@ -8,8 +8,9 @@ import re
 import pytest
 from twisted.internet.task import Clock
 
-from chatroom.hall import Hall
-from chatroom.settings import Settings
+from chatroom.core.events.model import Event
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -25,15 +26,19 @@ def plain(data: bytes | str) -> str:
 
 
 class FakePeer:
-    """A `Peer` that remembers what the core sent it."""
+    """A terminal's `Peer` that remembers what the core sent it, as the telnet rendering."""
+
+    panels = False
 
     def __init__(self, address: str = "127.0.0.1:5000"):
         self.address = address
         self.sent: list[bytes] = []
+        self.events: list[Event] = []
         self.disconnected = False
 
-    def send(self, data: bytes) -> None:
-        self.sent.append(data)
+    def deliver(self, event: Event) -> None:
+        self.events.append(event)
+        self.sent.append(event.telnet)
 
     def disconnect(self) -> None:
         self.disconnected = True

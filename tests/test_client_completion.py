@@ -7,7 +7,7 @@ from prompt_toolkit.document import Document
 
 from chatroom.client.completion import COMMAND_SPELLINGS, ChatCompleter, completions
 from chatroom.client.names_seen import NamesSeen
-from chatroom.commands import COMMANDS
+from chatroom.core.commands import COMMANDS
 
 
 def names(*seen: str) -> NamesSeen:

@@ -14,8 +14,8 @@ import pytest
 from chatroom.client.conversation import Conversation, is_quit
 from chatroom.client.events import ColourPrompt, InRoom, NamePrompt, NamesMentioned, Notice, Welcome, parse
 from chatroom.client.server_text import plain
-from chatroom.colours import Colour, find_colour
-from chatroom.hall import Hall
+from chatroom.core.colours import Colour, find_colour
+from chatroom.core.hall import Hall
 from conftest import FakePeer
 
 BLUE = find_colour("blue")

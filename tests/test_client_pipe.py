@@ -12,8 +12,8 @@ import pytest
 from chatroom.client import pipe
 from chatroom.client.conversation import Conversation
 from chatroom.client.pipe import PipeClient
-from chatroom.colours import find_colour
-from chatroom.settings import Settings
+from chatroom.core.colours import find_colour
+from chatroom.core.settings import Settings
 from client_doubles import HallConnection, until
 
 RED = find_colour("red")

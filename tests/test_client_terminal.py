@@ -20,8 +20,8 @@ from prompt_toolkit.output import DummyOutput
 from chatroom.client.backoff import Backoff
 from chatroom.client.conversation import Conversation
 from chatroom.client.terminal import DOWN, TerminalClient
-from chatroom.colours import find_colour
-from chatroom.hall import Hall
+from chatroom.core.colours import find_colour
+from chatroom.core.hall import Hall
 from client_doubles import HallConnection, RecordingScreen, until
 
 TEAL = find_colour("teal")

@@ -6,9 +6,9 @@ import random
 
 from twisted.internet.task import Clock
 
-from chatroom.flood import TokenBucket
-from chatroom.hall import Hall
-from chatroom.settings import Settings
+from chatroom.core.flood import TokenBucket
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
 from conftest import Chatter, FakePeer
 
 RATE, BURST = Settings.flood_rate, Settings.flood_burst

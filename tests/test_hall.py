@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from chatroom.hall import Hall
-from chatroom.settings import Settings
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
 from conftest import Chatter, FakePeer, plain
 
 STAMP = r"\[\d\d:\d\d\]"

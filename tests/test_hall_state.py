@@ -10,8 +10,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from loguru import logger
 from twisted.internet.task import Clock
 
-from chatroom.hall import Hall
-from chatroom.settings import Settings
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
 from conftest import FakePeer
 
 NAMES = st.sampled_from(["a", "A", "b", "ｂ", "c", "lobby", "x.y", "all", "bad name", "\u0430", "co", "с\u043e", "cо"])

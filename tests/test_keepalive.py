@@ -10,8 +10,9 @@ from twisted.internet.protocol import ClientFactory, Protocol
 from twisted.internet.task import Clock
 from twisted.trial.unittest import TestCase
 
-from chatroom.hall import Hall
-from chatroom.protocol import KEEPALIVE, ChatFactory
+from chatroom.adapters.line import ChatFactory
+from chatroom.adapters.tcp import KEEPALIVE
+from chatroom.core.hall import Hall
 
 
 class Watcher(ChatFactory):
@@ -21,9 +22,16 @@ class Watcher(ChatFactory):
         super().__init__(Hall(Clock()))
         self.made = Deferred()
 
-    def arrived(self, protocol):
-        super().arrived(protocol)
-        self.made.callback(protocol)
+    def buildProtocol(self, addr):
+        protocol = super().buildProtocol(addr)
+        connection_made = protocol.connectionMade
+
+        def made() -> None:
+            connection_made()
+            self.made.callback(protocol)
+
+        protocol.connectionMade = made
+        return protocol
 
 
 class KeepAliveTests(TestCase):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatroom.hall import Hall
-from chatroom.moderation import is_shout
-from chatroom.settings import Settings
+from chatroom.core.hall import Hall
+from chatroom.core.moderation import is_shout
+from chatroom.core.settings import Settings
 from conftest import Chatter
 
 

@@ -11,8 +11,8 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from chatroom.hall import Hall
-from chatroom.protocol import ChatFactory
+from chatroom.adapters.line import ChatFactory
+from chatroom.core.hall import Hall
 from conftest import plain
 
 MAX_LINE = 64

@@ -12,8 +12,9 @@ from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 
-from chatroom.protocol import LINGER, LINGER_BYTES, ChatFactory
-from chatroom.telnet import DO, DONT, IAC, IP, WILL, WONT
+from chatroom.adapters.connections import Connections
+from chatroom.adapters.line import LINGER, LINGER_BYTES, ChatFactory
+from chatroom.adapters.telnet import DO, DONT, IAC, IP, WILL, WONT
 from conftest import plain
 
 MAX_LINE = 100
@@ -231,7 +232,7 @@ def test_telnet_replies_to_a_client_that_never_reads_stay_bounded(factory):
 
 
 def test_a_connection_over_the_per_address_cap_is_told_why_and_closed(hall):
-    factory = ChatFactory(hall, max_per_ip=3)
+    factory = ChatFactory(hall, connections=Connections(3))
     first, *_ = [Client(factory) for _ in range(3)]
     extra = Client(factory)
     assert extra.read() == "*** Too many connections from your address (the limit is 3). Goodbye!\r\n"
@@ -243,7 +244,7 @@ def test_a_connection_over_the_per_address_cap_is_told_why_and_closed(hall):
 
 
 def test_a_per_address_cap_of_zero_is_no_cap(hall):
-    factory = ChatFactory(hall, max_per_ip=0)
+    factory = ChatFactory(hall, connections=Connections(0))
     clients = [Client(factory) for _ in range(200)]
     assert not any(client.transport.disconnecting for client in clients)
     assert len(hall.sessions) == 200

@@ -6,9 +6,9 @@ import signal
 
 from twisted.internet.task import Clock
 
-from chatroom.hall import Hall
-from chatroom.protocol import ChatFactory
-from chatroom.service import ChatService
+from chatroom.adapters.connections import Connections
+from chatroom.core.hall import Hall
+from chatroom.server.service import ChatService
 
 
 class Reactor(Clock):
@@ -33,6 +33,6 @@ def test_sigterm_is_handled_on_the_next_reactor_turn_not_inside_the_signal(monke
     monkeypatch.setattr(signal, "signal", lambda number, handler: installed.__setitem__(number, handler))
     reactor = Reactor()
     hall = Hall(reactor)
-    ChatService(hall, ChatFactory(hall), reactor).startService()
+    ChatService(hall, Connections(), reactor).startService()
     installed[signal.SIGTERM](signal.SIGTERM, None)  # what the kernel's signal does
     assert reactor.from_thread == [(reactor.sigTerm, (signal.SIGTERM, None))]

@@ -154,8 +154,8 @@ def test_lines_before_login_reach_nobody(hall, make_chatter):
 
 
 def test_motd_is_in_the_welcome(clock):
-    from chatroom.hall import Hall
-    from chatroom.settings import Settings
+    from chatroom.core.hall import Hall
+    from chatroom.core.settings import Settings
 
     hall = Hall(clock, Settings(motd="Homework is due Friday"))
     peer = FakePeer()

@@ -12,9 +12,9 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import Logger
 from twisted.python import usage
 
-from chatroom import chatlog
-from chatroom.chatlog import LogService, TwistedBridge
-from chatroom.tap import Options, makeService
+from chatroom.server import chatlog
+from chatroom.server.chatlog import LogService, TwistedBridge
+from chatroom.server.tap import Options, makeService
 
 
 def parse(*args: str) -> Options:
@@ -182,8 +182,8 @@ def test_the_bridge_carries_tracebacks(tmp_path):
 def test_what_people_type_cannot_forge_the_fields_of_a_log_line(tmp_path):
     import re
 
-    from chatroom.hall import Hall
-    from chatroom.settings import Settings
+    from chatroom.core.hall import Hall
+    from chatroom.core.settings import Settings
     from conftest import Chatter
 
     log = tmp_path / "chat.log"

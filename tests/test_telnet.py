@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatroom.telnet import BRK, DO, DONT, IAC, IP, SB, SE, WILL, WONT, TelnetFilter
+from chatroom.adapters.telnet import BRK, DO, DONT, IAC, IP, SB, SE, WILL, WONT, TelnetFilter
 
 
 class Recorder:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatroom.colours import COLOURS, find_colour
-from chatroom.names import name_key, user_name_problem
-from chatroom.text import clean_text
+from chatroom.core.colours import COLOURS, find_colour
+from chatroom.core.names import name_key, user_name_problem
+from chatroom.core.text import clean_text
 from conftest import PRODUCT_COLOURS
 
 

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from chatroom.client.backoff import Backoff
 from chatroom.client.connection import Connection, why_not_connected
 from chatroom.client.conversation import Conversation
-from chatroom.colours import COLOURS, find_colour
-from chatroom.names import user_name_problem
+from chatroom.core.colours import COLOURS, find_colour
+from chatroom.core.names import user_name_problem
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 10001

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from chatroom.client.events import Event, InRoom, Kicked, NamesMentioned, Recoloured, Renamed, Welcome, parse
 from chatroom.client.login import Login
 from chatroom.client.names_seen import NamesSeen
-from chatroom.colours import Colour
-from chatroom.commands import COMMANDS
-from chatroom.names import name_key
-from chatroom.room import LOBBY
+from chatroom.core.colours import Colour
+from chatroom.core.commands import COMMANDS
+from chatroom.core.names import name_key
+from chatroom.core.room import LOBBY
 
 QUIT_SPELLINGS = frozenset(next(c for c in COMMANDS if c.name == "/quit").spellings)
 

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 
 from chatroom.client.server_text import SGR
-from chatroom.colours import COLOURS, Colour
-from chatroom.session import COLOUR_PROMPT, NAME_PROMPT
+from chatroom.core.colours import COLOURS, Colour
+from chatroom.core.session import COLOUR_PROMPT, NAME_PROMPT
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chatroom.names import name_key
+from chatroom.core.names import name_key
 
 
 class NamesSeen:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from chatroom.text import is_shown, strip_escapes
+from chatroom.core.text import is_shown, strip_escapes
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")
 

@@ -8,29 +8,54 @@ from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
 
-from chatroom import commands, render
-from chatroom.colours import Colour, colour_menu, find_colour, pick_colour, unknown_colour
-from chatroom.flood import TokenBucket
-from chatroom.names import MAX_NAME_LENGTH, name_key
-from chatroom.text import clean_text
+from chatroom.core.colours import Colour, colour_menu, find_colour, pick_colour, unknown_colour
+from chatroom.core.events.model import Error, Event, Line, Name, Notice, Prompt
+from chatroom.core.flood import TokenBucket
+from chatroom.core.names import MAX_NAME_LENGTH, name_key
+from chatroom.core.text import clean_text
 
 if TYPE_CHECKING:
-    from twisted.internet.interfaces import IDelayedCall
+    import random
 
-    from chatroom.hall import Hall
-    from chatroom.room import Room
+    from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+    from chatroom.core.events.model import Stamper
+    from chatroom.core.room import Room
+    from chatroom.core.settings import Settings
 
 
 class Peer(Protocol):
-    """All the core knows of a connection; the Twisted protocol provides it."""
+    """All the core knows of a connection; a Twisted protocol provides it."""
 
     address: str
+    panels: bool  # whether its screen shows the rooms and their members beside the chat (the web page does)
 
-    def send(self, data: bytes) -> None:
-        """Queue bytes for the client; never blocks."""
+    def deliver(self, event: Event) -> None:
+        """Queue an event for the client, in the rendering its screen speaks; never blocks."""
 
     def disconnect(self) -> None:
         """Close the connection once what was sent has gone out."""
+
+
+class Host(Protocol):
+    """What a session asks of the hall it lives in. The hall provides it; this module never imports the hall."""
+
+    settings: Settings
+    clock: IReactorTime
+    rng: random.Random
+    stamp: Stamper
+
+    def claim_name(self, session: Session, name: str) -> str | None: ...
+
+    def admit(self, session: Session) -> None: ...
+
+    def command(self, session: Session, text: str) -> None: ...
+
+    def kick(self, session: Session, reason: str) -> None: ...
+
+    def time_out(self, session: Session) -> None: ...
+
+    def disconnected(self, session: Session, why: str = "") -> None: ...
 
 
 BANNER = "Welcome to chatroom. Be kind, and please don't shout in capitals."
@@ -40,14 +65,14 @@ COLOUR_PROMPT = "Pick a colour for your name (a name or number; Enter picks one)
 
 
 class Session:
-    def __init__(self, hall: Hall, peer: Peer):
+    def __init__(self, hall: Host, peer: Peer):
         self.hall = hall
         self.peer = peer
-        self.send: Callable[[bytes], None] = peer.send  # bound once: broadcasts call it per recipient
+        self.deliver: Callable[[Event], None] = peer.deliver  # bound once: broadcasts call it per recipient
         self.name = ""
         self.key = ""
         self.colour: Colour | None = None
-        self.painted = ""  # the name in its colour, as every line shows it
+        self.who = Name("")  # the name in its colour, as events show it
         self.room: Room | None = None
         self.shouts = 0
         self.reply_to: Session | None = None
@@ -67,7 +92,8 @@ class Session:
         return self.room is not None
 
     def start(self) -> None:
-        self.notice(BANNER, NAME_PROMPT)
+        self.notice(BANNER)
+        self.prompt("name", NAME_PROMPT)
         if self.hall.settings.login_timeout:
             self._login_call = self.hall.clock.callLater(self.hall.settings.login_timeout, self.hall.time_out, self)
 
@@ -111,7 +137,7 @@ class Session:
             logger.bind(user=self.name, event="error").exception(
                 "error handling a line from {}", self.name or self.peer.address
             )
-            self.notice("Sorry, the server could not handle that line.")
+            self.error("Sorry, the server could not handle that line.")
 
     def lost(self) -> None:
         """The connection is gone."""
@@ -123,7 +149,6 @@ class Session:
 
     def interrupted(self) -> None:
         """The client pressed Ctrl-C (telnet sends it as a command, not a character)."""
-        self.send(render.EOL.encode())  # telnet left the cursor just after its '^C'
         self.notice("Ctrl-C does nothing here: type /quit to leave.")
 
     def line_too_long(self, limit: int) -> None:
@@ -131,34 +156,34 @@ class Session:
 
     # Speaking to this one person.
 
-    def notice(self, *lines: str) -> None:
-        self.send(render.notice(*lines))
+    def notice(self, *lines: Line) -> None:
+        self.deliver(Notice(self.hall.stamp(), lines))
 
-    def error(self, text: str) -> None:
-        self.notice(f"Error: {text}")
+    def error(self, text: Line) -> None:
+        self.deliver(Error(self.hall.stamp(), text))
+
+    def prompt(self, asks: str, text: Line, problem: str | None = None) -> None:
+        self.deliver(Prompt(self.hall.stamp(), asks, text, problem))
 
     # Identity, set by the hall.
 
     def set_name(self, name: str) -> None:
         self.name, self.key = name, name_key(name)
-        self._repaint()
+        self.who = Name(name, self.colour)
 
     def set_colour(self, colour: Colour) -> None:
         self.colour = colour
-        self._repaint()
-
-    def _repaint(self) -> None:
-        self.painted = self.colour.paint(self.name) if self.colour else self.name
+        self.who = Name(self.name, colour)
 
     # The states a line can arrive in.
 
     def _answer_name(self, raw: str) -> None:
         problem = self.hall.claim_name(self, raw.strip())
         if problem:
-            self.notice(problem, NAME_PROMPT)
+            self.prompt("name", NAME_PROMPT, problem)
             return
         self._handle = self._answer_colour
-        self.notice(f"{COLOUR_PROMPT} {colour_menu()}")
+        self.prompt("colour", (f"{COLOUR_PROMPT} ", *colour_menu()))
 
     def _answer_colour(self, raw: str) -> None:
         choice = raw.strip()
@@ -176,7 +201,7 @@ class Session:
     def _chat(self, raw: str) -> None:
         text = clean_text(raw)
         if text:
-            commands.dispatch(self, text)
+            self.hall.command(self, text)
 
     def end(self) -> None:
         """Lines still in flight from a session the hall has let go are ignored."""

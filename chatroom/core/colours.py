@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from chatroom.core.events.model import Line, Name, Span
+
 RESET = "\x1b[0m"
 
 
@@ -56,10 +58,13 @@ def pick_colour(rng: random.Random) -> Colour:
     return rng.choice(_PICKABLE)
 
 
-def unknown_colour(text: str) -> str:
-    return f"{text!r} is not one of the colours: {colour_menu()}"
+def unknown_colour(text: str) -> Line:
+    return (f"{text!r} is not one of the colours: ", *colour_menu())
 
 
-def colour_menu() -> str:
-    """'1 black, 2 white, ...' with each name shown in its own colour."""
-    return ", ".join(f"{i} {c.paint(c.name)}" for i, c in enumerate(COLOURS, 1))
+def colour_menu() -> tuple[Span, ...]:
+    """'1 black, 2 white, ...', each colour's name shown in that colour."""
+    spans: list[Span] = []
+    for number, colour in enumerate(COLOURS, 1):
+        spans += [", " if spans else "", f"{number} ", Name(colour.name, colour)]
+    return tuple(span for span in spans if span)

@@ -11,11 +11,12 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 from twisted.python import usage
 
-from chatroom.chatlog import LogService
-from chatroom.hall import Hall
-from chatroom.protocol import ChatFactory
-from chatroom.service import ChatService
-from chatroom.settings import Settings
+from chatroom.adapters.connections import Connections
+from chatroom.adapters.line import ChatFactory
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
+from chatroom.server.chatlog import LogService
+from chatroom.server.service import ChatService
 
 DEFAULT_PORT = 10001
 LISTEN_BACKLOG = 1024  # Twisted's default of 50 overflows when a class logs in at once
@@ -112,8 +113,9 @@ def makeService(options: Options, reactor=None) -> ServerService:
         from twisted.internet import reactor
     settings = options.settings()
     hall = Hall(reactor, settings)
-    factory = ChatFactory(hall, settings.max_line, settings.max_backlog_kib * 1024, settings.max_per_ip)
+    connections = Connections(settings.max_per_ip)
+    factory = ChatFactory(hall, settings.max_line, settings.max_backlog_kib * 1024, connections)
     top = ServerService(options["logfile"])
-    ChatService(hall, factory, reactor).setServiceParent(top)
+    ChatService(hall, connections, reactor).setServiceParent(top)
     strports.service(options["port"], factory, reactor=reactor).setServiceParent(top)
     return top

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 if TYPE_CHECKING:
-    from chatroom.session import Session
+    from chatroom.core.session import Session
 
 
 def is_shout(text: str, min_letters: int) -> bool:

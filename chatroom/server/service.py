@@ -10,16 +10,16 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import deferLater
 
-from chatroom.hall import Hall
-from chatroom.protocol import ChatFactory
+from chatroom.adapters.connections import Connections
+from chatroom.core.hall import Hall
 
 DRAIN_SECONDS = 3.0
 
 
 class ChatService(Service):
-    def __init__(self, hall: Hall, factory: ChatFactory, clock: IReactorTime):
+    def __init__(self, hall: Hall, connections: Connections, clock: IReactorTime):
         self.hall = hall
-        self.factory = factory
+        self.connections = connections  # telnet and web alike
         self.clock = clock
 
     def startService(self) -> None:
@@ -46,7 +46,7 @@ class ChatService(Service):
     async def _drain(self) -> None:
         """Wait for the goodbyes to go out and the connections to close, for a few seconds at most."""
         deadline = self.clock.seconds() + DRAIN_SECONDS
-        while self.factory.connections and self.clock.seconds() < deadline:
+        while self.connections and self.clock.seconds() < deadline:
             await deferLater(self.clock, 0.05)
-        for protocol in list(self.factory.connections):
-            protocol.transport.abortConnection()
+        for connection in self.connections:
+            connection.transport.abortConnection()

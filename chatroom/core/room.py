@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from chatroom.names import name_key
+from chatroom.core.names import name_key
 
 if TYPE_CHECKING:
-    from chatroom.session import Session
+    from chatroom.core.events.model import Event
 
 LOBBY = "lobby"
 _LOBBY_KEY = name_key(LOBBY)
+
+
+class Member(Protocol):
+    name: str
+
+    def deliver(self, event: Event) -> None: ...
 
 
 class Room:
     def __init__(self, name: str, history: int):
         self.name = name
         self.key = name_key(name)
-        self.members: dict[Session, None] = {}  # an ordered set: join order
-        self.history: deque[bytes] = deque(maxlen=history)
+        self.members: dict[Member, None] = {}  # an ordered set: join order
+        self.history: deque[Event] = deque(maxlen=history)
 
     @property
     def is_lobby(self) -> bool:
@@ -30,16 +36,16 @@ class Room:
         """How sentences name the room: 'the lobby', 'games'."""
         return "the lobby" if self.is_lobby else self.name
 
-    def broadcast(self, data: bytes, skip: Session | None = None) -> None:
-        """The same bytes to every member (but `skip`): nothing is built per recipient."""
+    def broadcast(self, event: Event, skip: Member | None = None) -> None:
+        """The same event to every member (but `skip`); each takes the rendering its screen speaks."""
         for member in self.members:
             if member is not skip:
-                member.send(data)
+                member.deliver(event)
 
-    def post(self, data: bytes) -> None:
+    def post(self, event: Event) -> None:
         """A chat line: remembered for newcomers, then sent to all."""
-        self.history.append(data)
-        self.broadcast(data)
+        self.history.append(event)
+        self.broadcast(event)
 
     def names(self) -> list[str]:
         return [member.name for member in self.members]

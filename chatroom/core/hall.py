@@ -1,28 +1,44 @@
 """The hall: every connection, every room, and what happens when people talk or move.
 
 Plain Python: no sockets, no reactor. Connections come in as `Peer`s and time
-comes from an injected clock, so all of it can be tested by calling it.
+comes from an injected clock, so all of it can be tested by calling it. What
+the hall says to people are events (chatroom.core.events): each is made once
+and each peer takes the rendering its screen speaks.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from chatroom import commands, render
-from chatroom.moderation import ShoutPolicy
-from chatroom.names import name_key, name_problem, user_name_problem
-from chatroom.render import Renderer
-from chatroom.room import LOBBY, Room
-from chatroom.session import Peer, Session
-from chatroom.settings import Settings
+from chatroom.core import commands
+from chatroom.core.events.model import (
+    Action,
+    Chat,
+    Event,
+    Goodbye,
+    History,
+    Private,
+    RoomNotice,
+    Stamper,
+    ToAll,
+)
+from chatroom.core.moderation import ShoutPolicy
+from chatroom.core.names import name_key, name_problem, user_name_problem
+from chatroom.core.panels import Panels
+from chatroom.core.room import LOBBY, Room
+from chatroom.core.session import Peer, Session
+from chatroom.core.settings import Settings
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
+
+    from chatroom.core.events.model import Line
 
 
 class Hall:
@@ -35,10 +51,12 @@ class Hall:
         self.clock = clock
         self.settings = settings = settings or Settings()
         self.rng = rng or random.Random()
-        self.render = Renderer(clock)
+        self.stamp = Stamper(clock)
+        self.epoch = secrets.token_hex(8)  # event ids count from 1 again in another epoch (a restart)
         self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
         self.lobby = Room(LOBBY, settings.history)
         self.rooms: dict[str, Room] = {self.lobby.key: self.lobby}
+        self.panels = Panels(clock, self.stamp, self.rooms)
         self.sessions: set[Session] = set()  # every connection, logged in or not
         self.names: dict[str, Session] = {}  # name key -> its holder, from the name prompt on
 
@@ -76,11 +94,13 @@ class Hall:
         logger.bind(event="login", user=session.name, addr=session.peer.address).info(
             "{} logged in from {} ({})", session.name, session.peer.address, session.colour.name
         )
-        welcome = [f"Welcome, {session.painted}! You are online. Type /help (or @help) for the commands."]
+        welcome: list[Line] = [("Welcome, ", session.who, "! You are online. Type /help (or @help) for the commands.")]
         if self.settings.motd:
             welcome.append(self.settings.motd)
-        welcome.append(f"Online now: {render.some_names(others)}." if others else "Nobody else is here yet.")
+        welcome.append(f"Online now: {some_names(others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
+        if session.peer.panels:
+            self.panels.watch(session)
         self._enter_room(session, self.lobby)
 
     def online(self) -> list[Session]:
@@ -90,6 +110,10 @@ class Hall:
         """Who is online under `name`, ignoring case and look-alikes."""
         session = self.names.get(name_key(name))
         return session if session is not None and session.online else None
+
+    def command(self, session: Session, text: str) -> None:
+        """A line someone typed, once logged in: a command, or words to their room."""
+        commands.dispatch(self, session, text)
 
     # Moving between rooms.
 
@@ -114,13 +138,11 @@ class Hall:
         room.members[session] = None
         session.room = room
         logger.bind(event="join", user=session.name, room=room.name).info("{} joined {}", session.name, room.name)
-        lines = [f"You are in {room.title}" + (f" with {render.some_names(others)}." if others else ", alone.")]
+        session.notice(f"You are in {room.title}" + (f" with {some_names(others)}." if others else ", alone."))
         if room.history:
-            lines.append(f"The last lines said in {room.title}:")
-        session.notice(*lines)
-        if room.history:
-            session.send(b"".join(room.history))
-            session.notice("(end of recent lines)")
+            session.deliver(History(self.stamp(), room.name, room.title, tuple(room.history)))
+        self.panels.you(session)
+        self.panels.changed([room])
         self._announce_move(room, f"{session.name} joined {room.title}.", len(room.members), skip=session)
 
     def _leave_room(self, session: Session, announcement: str | None) -> None:
@@ -135,31 +157,35 @@ class Hall:
             logger.bind(event="room", room=room.name).info("room {} closed: its last member left", room.name)
         elif announcement:
             self._announce_move(room, announcement, len(room.members) + 1)
+        self.panels.changed([room])
 
     def _announce_move(self, room: Room, text: str, size: int, skip: Session | None = None) -> None:
         """Tell the room someone came or went, unless it is bigger (`size`, counting them) than announce_limit."""
         if size <= self.settings.announce_limit:
-            room.broadcast(self.render.event(text), skip=skip)
+            room.broadcast(RoomNotice(self.stamp(), room.name, text), skip=skip)
 
     # Talking.
 
     def say(self, session: Session, text: str) -> None:
-        self._speak(session, text, self.render.chat, [session.room], session.room.name, f"{session.name}: {text}")
+        room = session.room
+        if self.shouts.allows(session, text):
+            self._post(Chat(self.stamp(), room.name, session.who, text), [room], room.name, f"{session.name}: {text}")
 
     def act(self, session: Session, text: str) -> None:
-        self._speak(session, text, self.render.action, [session.room], session.room.name, f"* {session.name} {text}")
+        room = session.room
+        if self.shouts.allows(session, text):
+            action = Action(self.stamp(), room.name, session.who, text)
+            self._post(action, [room], room.name, f"* {session.name} {text}")
 
     def say_to_all(self, session: Session, text: str) -> None:
-        self._speak(session, text, self.render.to_all, self.rooms.values(), "*", f"{session.name}: {text}")
+        if self.shouts.allows(session, text):
+            self._post(ToAll(self.stamp(), session.who, text), self.rooms.values(), "*", f"{session.name}: {text}")
 
-    def _speak(self, session: Session, text: str, render, rooms: Iterable[Room], where: str, logged: str) -> None:
-        """Public words: past the shout rule, rendered once, posted to `rooms`, logged once."""
-        if not self.shouts.allows(session, text):
-            return
-        data = render(session, text)
+    def _post(self, event: Event, rooms: Iterable[Room], where: str, logged: str) -> None:
+        """Public words, made once: posted to `rooms`, logged once."""
         for room in rooms:
-            room.post(data)
-        logger.bind(event="message", user=session.name, room=where).info("[{}] {}", where, logged)
+            room.post(event)
+        logger.bind(event="message", user=event.speaker.text, room=where).info("[{}] {}", where, logged)
 
     def private(self, sender: Session, recipient_name: str, text: str) -> None:
         recipient = self.find(recipient_name)
@@ -175,14 +201,21 @@ class Hall:
         if not recipient.online:
             sender.error(f"{recipient.name} is no longer online.")
             return
-        data = self.render.private(sender, recipient, text)
-        recipient.send(data)
-        sender.send(data)
+        event = Private(self.stamp(), sender.who, recipient.who, text)
+        recipient.deliver(event)
+        sender.deliver(event)
         recipient.reply_to = sender
         # Who wrote to whom is logged; what they wrote is theirs (see README).
         logger.bind(event="private", user=sender.name, to=recipient.name).info(
             "private message {} -> {}", sender.name, recipient.name
         )
+
+    def missed(self, session: Session, after: int) -> None:
+        """The lines kept in `session`'s room that came after event number `after`: for a page back from a drop."""
+        room = session.room
+        lines = tuple(line for line in room.history if line.stamp.id > after)
+        if lines:
+            session.deliver(History(self.stamp(), room.name, room.title, lines))
 
     # Changing oneself.
 
@@ -196,7 +229,16 @@ class Hall:
             session.error(problem)
             return
         logger.bind(event="nick", user=name, room=session.room_name).info("{} is now known as {}", old, name)
-        session.room.broadcast(self.render.event(f"{old} is now known as {session.painted}."))
+        room = session.room
+        room.broadcast(RoomNotice(self.stamp(), room.name, (f"{old} is now known as ", session.who, ".")))
+        self.panels.you(session)
+        self.panels.changed([room])
+
+    def recolour(self, session: Session, colour) -> None:
+        session.set_colour(colour)
+        session.notice(("Your name now looks like this: ", session.who))
+        self.panels.you(session)
+        self.panels.changed([session.room])
 
     # Leaving.
 
@@ -206,9 +248,7 @@ class Hall:
             self.say(session, message)
             if session not in self.sessions:  # the goodbye was a shout too many
                 return
-        session.notice("Goodbye!")
-        self.disconnected(session)
-        session.peer.disconnect()
+        self._show_out(session, Goodbye(self.stamp(), "Goodbye!"), f"{session.name} left the chat.")
 
     def disconnected(self, session: Session, why: str = "") -> None:
         """The connection is gone or going; the room hears it, and `why` if the server knows."""
@@ -216,19 +256,23 @@ class Hall:
 
     def time_out(self, session: Session) -> None:
         """The connection did not finish logging in in time."""
-        session.notice(f"You did not log in within {self.settings.login_timeout} s (a name and a colour). Goodbye!")
         logger.bind(event="timeout", addr=session.peer.address).info(
             "{} did not log in within {} s", session.peer.address, self.settings.login_timeout
         )
-        self.remove(session, None)
-        session.peer.disconnect()
+        words = f"You did not log in within {self.settings.login_timeout} s (a name and a colour). Goodbye!"
+        self._show_out(session, Goodbye(self.stamp(), words), None)
 
     def kick(self, session: Session, reason: str) -> None:
-        session.notice(f"You have been kicked for {reason}.")
         logger.bind(event="kick", user=session.name, room=session.room_name).warning(
             "{} kicked for {}", session.name, reason
         )
-        self.remove(session, f"{session.name} was kicked for {reason}.")
+        goodbye = Goodbye(self.stamp(), f"You have been kicked for {reason}.")
+        self._show_out(session, goodbye, f"{session.name} was kicked for {reason}.")
+
+    def _show_out(self, session: Session, goodbye: Goodbye, announcement: str | None) -> None:
+        """The server's last words to `session`; its room hears `announcement`; its connection closes."""
+        session.deliver(goodbye)
+        self.remove(session, announcement)
         session.peer.disconnect()
 
     def remove(self, session: Session, announcement: str | None) -> None:
@@ -238,6 +282,7 @@ class Hall:
         self.sessions.remove(session)
         if self.names.get(session.key) is session:
             del self.names[session.key]
+        self.panels.forget(session)
         self._leave_room(session, announcement)
         session.reply_to = None  # so one gone session never keeps a chain of others alive
         session.end()
@@ -248,10 +293,16 @@ class Hall:
     def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:
         """Tell everyone, then close every connection (no one-by-one leave notices)."""
         logger.bind(event="shutdown").warning("shutting down: telling {} connections", len(self.sessions))
+        goodbye = Goodbye(self.stamp(), message, will_return=True)
         for session in list(self.sessions):
-            session.notice(message)
-            self.remove(session, None)
-            session.peer.disconnect()
+            self._show_out(session, goodbye, None)
 
     def server_time(self) -> str:
         return time.strftime("%A %Y-%m-%d %H:%M:%S %Z", time.localtime(self.clock.seconds()))
+
+
+def some_names(names: list[str], limit: int = 20) -> str:
+    """'a, b, c', or 'a, b, c and 9,997 more' past `limit`: a welcome to a room of 10,000 stays one line."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit:,} more"

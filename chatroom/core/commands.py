@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from chatroom.colours import find_colour, unknown_colour
-from chatroom.names import name_key
-from chatroom.room import LOBBY
+from chatroom.core.colours import find_colour, unknown_colour
+from chatroom.core.names import name_key
+from chatroom.core.room import LOBBY
 
 if TYPE_CHECKING:
-    from chatroom.session import Session
+    from chatroom.core.hall import Hall
+    from chatroom.core.session import Session
 
 # '@bob hi' is a private message to bob: the one alias that is a pattern.
 AT_NAME = "@NAME"
@@ -26,7 +27,7 @@ class Command:
     spellings: tuple[str, ...]  # the first is the command, the rest its aliases
     args: str  # how its arguments are written in the help, '' if none
     help: str
-    run: Callable[[Session, str], None]
+    run: Callable[[Hall, Session, str], None]
     needs_args: bool = False
 
     @property
@@ -41,7 +42,7 @@ class Command:
         return f"{spelling} {args}".rstrip()
 
 
-def _help(session: Session, args: str) -> None:
+def _help(hall: Hall, session: Session, args: str) -> None:
     lines = ["Commands (a line that is not a command is said to your room):"]
     for command in COMMANDS:
         aliases = ", ".join(command.usage(s) for s in command.spellings[1:])
@@ -50,8 +51,7 @@ def _help(session: Session, args: str) -> None:
     session.notice(*lines)
 
 
-def _who(session: Session, args: str) -> None:
-    hall = session.hall
+def _who(hall: Hall, session: Session, args: str) -> None:
     lines = [f"{len(hall.online())} online:"]
     for room in hall.rooms.values():
         if room.members:
@@ -59,65 +59,64 @@ def _who(session: Session, args: str) -> None:
     session.notice(*lines)
 
 
-def _msg(session: Session, args: str) -> None:
+def _msg(hall: Hall, session: Session, args: str) -> None:
     name, _, text = args.partition(" ")
     text = text.strip()
     if not text:
         session.error(f"Usage: {_MSG.usage()}")
         return
-    session.hall.private(session, name, text)
+    hall.private(session, name, text)
 
 
-def _reply(session: Session, args: str) -> None:
+def _reply(hall: Hall, session: Session, args: str) -> None:
     if session.reply_to is None:
         session.error("Nobody has sent you a private message yet.")
         return
-    session.hall.private_to(session, session.reply_to, args)
+    hall.private_to(session, session.reply_to, args)
 
 
-def _all(session: Session, args: str) -> None:
-    session.hall.say_to_all(session, args)
+def _all(hall: Hall, session: Session, args: str) -> None:
+    hall.say_to_all(session, args)
 
 
-def _join(session: Session, args: str) -> None:
-    session.hall.move(session, args)
+def _join(hall: Hall, session: Session, args: str) -> None:
+    hall.move(session, args)
 
 
-def _leave(session: Session, args: str) -> None:
+def _leave(hall: Hall, session: Session, args: str) -> None:
     if session.room.is_lobby:
         session.notice("You are already in the lobby.")
         return
-    session.hall.move(session, LOBBY)
+    hall.move(session, LOBBY)
 
 
-def _list(session: Session, args: str) -> None:
-    rooms = ", ".join(f"{room.name} ({len(room.members)})" for room in session.hall.rooms.values())
+def _list(hall: Hall, session: Session, args: str) -> None:
+    rooms = ", ".join(f"{room.name} ({len(room.members)})" for room in hall.rooms.values())
     session.notice(f"Rooms: {rooms}")
 
 
-def _me(session: Session, args: str) -> None:
-    session.hall.act(session, args)
+def _me(hall: Hall, session: Session, args: str) -> None:
+    hall.act(session, args)
 
 
-def _nick(session: Session, args: str) -> None:
-    session.hall.rename(session, args)
+def _nick(hall: Hall, session: Session, args: str) -> None:
+    hall.rename(session, args)
 
 
-def _colour(session: Session, args: str) -> None:
+def _colour(hall: Hall, session: Session, args: str) -> None:
     colour = find_colour(args)
     if colour is None:
         session.error(unknown_colour(args))
         return
-    session.set_colour(colour)
-    session.notice(f"Your name now looks like this: {session.painted}")
+    hall.recolour(session, colour)
 
 
-def _time(session: Session, args: str) -> None:
-    session.notice(f"Server time: {session.hall.server_time()}")
+def _time(hall: Hall, session: Session, args: str) -> None:
+    session.notice(f"Server time: {hall.server_time()}")
 
 
-def _quit(session: Session, args: str) -> None:
-    session.hall.quit(session, args)
+def _quit(hall: Hall, session: Session, args: str) -> None:
+    hall.quit(session, args)
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -143,10 +142,10 @@ AT_WORDS = {name_key(s[1:]): s for s in _BY_SPELLING if s.startswith("@")}  # na
 _MSG = _BY_SPELLING["/msg"]
 
 
-def dispatch(session: Session, text: str) -> None:
+def dispatch(hall: Hall, session: Session, text: str) -> None:
     """Run the command `text` names, or say `text` to the room."""
     if text.startswith("//"):
-        session.hall.say(session, text[1:])
+        hall.say(session, text[1:])
         return
     word, _, args = text.partition(" ")  # clean_text left single spaces, none at the ends
     word = word.lower()
@@ -157,9 +156,9 @@ def dispatch(session: Session, text: str) -> None:
         if word.startswith("/"):
             session.error(f"There is no command {word}. Type /help for the list.")
         else:
-            session.hall.say(session, text)
+            hall.say(session, text)
         return
     if command.needs_args and not args:
         session.error(f"Usage: {command.usage(word)}")
         return
-    command.run(session, args)
+    command.run(hall, session, args)

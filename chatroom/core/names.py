@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from chatroom.lookalike import mixes_scripts, scripts, skeleton
+from chatroom.core.lookalike import mixes_scripts, scripts, skeleton
 
 MAX_NAME_LENGTH = 20
 

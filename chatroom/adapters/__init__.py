@@ -1,0 +1,1 @@
+"""The Twisted side: protocols that turn bytes from a socket into calls on the core, and events back into bytes."""

@@ -1,0 +1,1 @@
+"""Messages as events, and how each kind of screen renders them."""
