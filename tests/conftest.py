@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
@@ -50,11 +51,27 @@ class FakePeer:
         return out
 
 
+class WebPeer(FakePeer):
+    """The web page's `Peer`: it has panels, and takes the web rendering."""
+
+    panels = True
+
+    def deliver(self, event: Event) -> None:
+        self.events.append(event)
+        self.sent.append(event.web)
+
+    def messages(self) -> list[dict]:
+        """Everything received so far, as the page would parse it, and forget it."""
+        out = [json.loads(data) for data in self.sent]
+        self.sent.clear()
+        return out
+
+
 class Chatter:
     """A logged-in user of a Hall, driven by lines as a client would send them."""
 
-    def __init__(self, hall: Hall, name: str, colour: str = "blue"):
-        self.peer = FakePeer(f"127.0.0.1:{5000 + len(hall.sessions)}")
+    def __init__(self, hall: Hall, name: str, colour: str = "blue", peer: type[FakePeer] = FakePeer):
+        self.peer = peer(f"127.0.0.1:{5000 + len(hall.sessions)}")
         self.session = hall.connect(self.peer)
         self.say(name)
         self.say(colour)
@@ -85,8 +102,8 @@ def make_chatter(hall):
     """Logs people in; each starts with nothing unread, and so does everyone before them."""
     everyone: list[Chatter] = []
 
-    def make(name: str, colour: str = "blue") -> Chatter:
-        everyone.append(Chatter(hall, name, colour))
+    def make(name: str, colour: str = "blue", peer: type[FakePeer] = FakePeer) -> Chatter:
+        everyone.append(Chatter(hall, name, colour, peer))
         for chatter in everyone:
             chatter.read()
         return everyone[-1]

@@ -22,9 +22,13 @@ TWISTD = Path(sys.executable).with_name("twistd")
 
 
 class Server:
-    def __init__(self, folder: Path, *options: str):
+    """A real twistd in `folder`; `port` is its chat port, and `web_port` its page's when `web` is given."""
+
+    def __init__(self, folder: Path, *options: str, web: str | None = None, port: str = "tcp:0:interface=127.0.0.1"):
         self.log = folder / "chatroom.log"
         env = dict(os.environ, PYTHONPATH=str(REPO))  # so twistd finds the plugin in this checkout
+        if web is not None:
+            options = ("--web", web, *options)
         self.process = subprocess.Popen(
             [
                 str(TWISTD),
@@ -32,7 +36,7 @@ class Server:
                 "--pidfile=",
                 "chatroom",
                 "--port",
-                "tcp:0:interface=127.0.0.1",
+                port,
                 "--logfile",
                 str(self.log),
                 *options,
@@ -48,14 +52,15 @@ class Server:
         # A thread keeps reading twistd's stdout, so a hung twistd fails the
         # wait below instead of blocking it, and the pipe never fills up.
         threading.Thread(target=self._read_output, daemon=True).start()
-        self.port = self._wait_for_port()
+        self.port = self._wait_for_port("ChatFactory")
+        self.web_port = self._wait_for_port("WebSite") if web is not None else None
 
     def _read_output(self) -> None:
         for line in self.process.stdout:
             self._lines.put(line)
         self._lines.put(None)
 
-    def _wait_for_port(self) -> int:
+    def _wait_for_port(self, listener: str) -> int:
         deadline = time.monotonic() + 30
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -65,11 +70,16 @@ class Server:
             if line is None:
                 break
             self.output.append(line)
-            found = re.search(r"starting on (\d+)", line)
+            found = re.search(listener + r"(?: \(TLS\))? starting on (\d+)", line)
             if found:
                 return int(found.group(1))
         self.stop()
         raise AssertionError("twistd did not start:\n" + "".join(self.output))
+
+    def rss(self) -> int:
+        """The server's resident memory, in bytes."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) * 1024
 
     def stop(self) -> int:
         if self.process.poll() is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from loguru import logger
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
@@ -38,7 +39,10 @@ class WriteBatch:
     def flush(self) -> None:
         dirty, self.dirty = self.dirty, []
         for connection in dirty:
-            connection.flush()
+            try:
+                connection.flush()
+            except Exception:  # one connection's trouble must not keep the others' lines from going out
+                logger.bind(event="error").exception("error sending to a connection")
 
     def _end_of_pass(self) -> None:
         self._call = None

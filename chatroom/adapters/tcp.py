@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 from twisted.internet import tcp
-from twisted.internet.interfaces import ITCPTransport
 
 # A peer that vanished without a goodbye (a laptop lid shut, Wi-Fi gone) is
 # probed after 5 idle minutes, then every minute; 5 unanswered probes and the
@@ -57,7 +56,8 @@ def keep_alive(transport) -> None:
     Also TCP_NODELAY: Nagle's algorithm held back a small line behind an
     unacknowledged one, which showed as a tail of tens of milliseconds.
     """
-    if not ITCPTransport.providedBy(transport):
+    transport = _tcp_under(transport)
+    if transport is None:
         return
     transport.setTcpKeepAlive(True)
     transport.setTcpNoDelay(True)  # lines go out as they are said; batching per pass already merges them
@@ -65,3 +65,10 @@ def keep_alive(transport) -> None:
     for name, value in KEEPALIVE.items():
         if hasattr(socket, name):  # Linux has all three; other systems may lack some
             handle.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
+def _tcp_under(transport) -> tcp.Connection | None:
+    """The TCP connection under `transport`: itself, or the one a TLS layer wraps (None for unix sockets)."""
+    while transport is not None and not isinstance(transport, tcp.Connection):
+        transport = getattr(transport, "transport", None)
+    return transport

@@ -8,9 +8,7 @@ from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
 from chatroom.client.names_seen import NamesSeen
-from chatroom.core.commands import AT_NAME, COMMANDS
-
-COMMAND_SPELLINGS: tuple[str, ...] = tuple(s for c in COMMANDS for s in c.spellings if s != AT_NAME)
+from chatroom.core.commands import SPELLINGS as COMMAND_SPELLINGS
 _COMMAND_MARKS = tuple({s[0] for s in COMMAND_SPELLINGS})
 
 

@@ -137,6 +137,9 @@ COMMANDS: tuple[Command, ...] = (
 
 _BY_SPELLING = {s: c for c in COMMANDS for s in c.spellings if s != AT_NAME}
 
+# What can be typed as a command word, for completion in the bundled client and the page.
+SPELLINGS: tuple[str, ...] = tuple(_BY_SPELLING)
+
 # Nobody may be called 'all' or 'help' (or a look-alike): '@all hi' could not reach them.
 AT_WORDS = {name_key(s[1:]): s for s in _BY_SPELLING if s.startswith("@")}  # name key -> the command
 _MSG = _BY_SPELLING["/msg"]

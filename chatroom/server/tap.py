@@ -51,6 +51,9 @@ class Options(usage.Options):
         ["port", "p", str(DEFAULT_PORT),
          "Where to listen: a port number, or a Twisted endpoint description such as "
          "tcp:10001:interface=127.0.0.1 or ssl:10002:privateKey=key.pem:certKey=cert.pem."],
+        ["web", None, None,
+         "Also serve the web page, and its chat over a WebSocket, here: a port number or an endpoint "
+         "description (ssl:8443:privateKey=key.pem:certKey=cert.pem serves https and wss). No web page without it."],
         ["logfile", "l", "chatroom.log", "The log file; rotated at 500 KB, rotated files deleted after a week."],
         _whole_number("shout-min-letters", 1, "A line with at least this many letters, all capitals, is a shout."),
         _whole_number("shout-strikes", 1, "Shouts before a kick: earlier shouts are warned, this one is kicked."),
@@ -69,7 +72,9 @@ class Options(usage.Options):
     ]  # fmt: skip
 
     def postOptions(self) -> None:
-        self["port"] = _endpoint(self["port"])
+        self["port"] = _endpoint("port", self["port"])
+        if self["web"] is not None:
+            self["web"] = _endpoint("web", self["web"])
         self["logfile"] = os.path.abspath(self["logfile"])
         folder = os.path.dirname(self["logfile"])
         if not os.path.isdir(folder):
@@ -80,11 +85,11 @@ class Options(usage.Options):
         return Settings(**{field.name: self[field.name.replace("_", "-")] for field in fields(Settings)})
 
 
-def _endpoint(port: str) -> str:
+def _endpoint(option: str, port: str) -> str:
     """A bare port number becomes tcp:N; every description is checked here, not at listen time."""
     if port.isdigit():
         if not 0 <= int(port) <= 65535:
-            raise usage.UsageError(f"--port: {port} is not a port number (0-65535).")
+            raise usage.UsageError(f"--{option}: {port} is not a port number (0-65535).")
         port = f"tcp:{port}"
     if port.startswith("tcp:") and ":backlog=" not in port:
         port = f"{port}:backlog={LISTEN_BACKLOG}"
@@ -93,12 +98,12 @@ def _endpoint(port: str) -> str:
     try:
         serverFromString(reactor, port)
     except Exception as problem:
-        raise usage.UsageError(f"--port: {port!r} is not a valid endpoint ({problem}).") from None
+        raise usage.UsageError(f"--{option}: {port!r} is not a valid endpoint ({problem}).") from None
     return port
 
 
 class ServerService(LogService):
-    """The whole server: the hall and its listener, inside the log."""
+    """The whole server: the hall and its listeners, inside the log."""
 
     def privilegedStartService(self) -> None:
         try:
@@ -113,9 +118,15 @@ def makeService(options: Options, reactor=None) -> ServerService:
         from twisted.internet import reactor
     settings = options.settings()
     hall = Hall(reactor, settings)
-    connections = Connections(settings.max_per_ip)
-    factory = ChatFactory(hall, settings.max_line, settings.max_backlog_kib * 1024, connections)
+    connections = Connections(settings.max_per_ip)  # telnet and web together
+    limits = (settings.max_line, settings.max_backlog_kib * 1024, connections)
     top = ServerService(options["logfile"])
     ChatService(hall, connections, reactor).setServiceParent(top)
-    strports.service(options["port"], factory, reactor=reactor).setServiceParent(top)
+    strports.service(options["port"], ChatFactory(hall, *limits), reactor=reactor).setServiceParent(top)
+    if options["web"] is not None:
+        from chatroom.adapters.site import WebSite  # autobahn is imported only for a server with a page
+        from chatroom.adapters.web import WebFactory
+
+        site = WebSite(WebFactory(hall, *limits))
+        strports.service(options["web"], site, reactor=reactor).setServiceParent(top)
     return top
