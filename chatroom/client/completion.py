@@ -9,6 +9,7 @@ from prompt_toolkit.document import Document
 
 from chatroom.client.names_seen import NamesSeen
 from chatroom.core.commands import SPELLINGS as COMMAND_SPELLINGS
+
 _COMMAND_MARKS = tuple({s[0] for s in COMMAND_SPELLINGS})
 
 
