@@ -60,8 +60,11 @@ class Host(Protocol):
 
 BANNER = "Welcome to chatroom. Be kind, and please don't shout in capitals."
 NAME_PROMPT = f"What is your name? (up to {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.')"
-# The bundled client recognises both prompts by these texts.
+# The bundled client recognises the prompts by these texts.
 COLOUR_PROMPT = "Pick a colour for your name (a name or number; Enter picks one):"
+PASSWORD_PROMPT = "Password for {name}:"  # after the name of a registered name; then no colour prompt
+WRONG_PASSWORD = "Wrong password for {name}."  # said before the password prompt comes again
+TOO_MANY_TRIES = "Three wrong passwords for {name}. Goodbye!"  # the last words: the connection closes
 
 
 class Session:
