@@ -2,7 +2,8 @@
 
 No sockets: a `Wire` carries lines between a client `Conversation` and the
 server's `Hall`, so a change in the server's wording breaks these tests
-rather than the client.
+rather than the client. Registered names go through a `PasswordGate`, which
+speaks the server's own password texts.
 """
 
 from __future__ import annotations
@@ -11,11 +12,26 @@ import random
 
 import pytest
 
-from chatroom.client.conversation import Conversation, is_quit
-from chatroom.client.events import ColourPrompt, InRoom, NamePrompt, NamesMentioned, Notice, Welcome, parse
+from chatroom.client.conversation import Conversation, as_shown, carries_password, is_quit
+from chatroom.client.events import (
+    ColourPrompt,
+    InRoom,
+    NamePrompt,
+    NamesMentioned,
+    Notice,
+    PasswordPrompt,
+    TurnedAway,
+    Welcome,
+    WrongPassword,
+    parse,
+)
 from chatroom.client.server_text import plain
 from chatroom.core.colours import Colour, find_colour
+from chatroom.core.events.model import Notice as ServerNotice
+from chatroom.core.events.model import Prompt, Stamp
 from chatroom.core.hall import Hall
+from chatroom.core.session import PASSWORD_PROMPT, TOO_MANY_TRIES, WRONG_PASSWORD
+from client_doubles import ACCOUNTS, PasswordGate
 from conftest import FakePeer
 
 BLUE = find_colour("blue")
@@ -25,12 +41,14 @@ TEAL = find_colour("teal")
 class Wire:
     """A Conversation logged in to a Hall the way the client does it: it hears each line and sends its answers."""
 
-    def __init__(self, hall: Hall, conversation: Conversation):
+    def __init__(self, hall: Hall, conversation: Conversation, accounts=None):
         self.conversation = conversation
         self.peer = FakePeer()
         self.shown: list[str] = []
+        self.answers: list[tuple[str, bool]] = []  # what the client answered for the person, and whether secret
         conversation.new_connection()
         self.session = hall.connect(self.peer)
+        self.gate = PasswordGate(self.session, self.peer.disconnect, accounts)
         self.pump()
 
     def pump(self) -> None:
@@ -39,14 +57,15 @@ class Wire:
             self.peer.sent.clear()
             for raw in data.decode().split("\r\n")[:-1]:
                 self.shown.append(plain(raw))
-                answer = self.conversation.hear(raw).answer
-                if answer is not None:
-                    self.session.line(answer)
+                heard = self.conversation.hear(raw)
+                if heard.answer is not None:
+                    self.answers.append((heard.answer, heard.secret))
+                    self.gate.line(heard.answer)
 
     def type(self, line: str) -> None:
         """The person sends a line."""
         self.conversation.said(line)
-        self.session.line(line)
+        self.gate.line(line)
         self.pump()
 
 
@@ -169,6 +188,8 @@ def test_what_people_type_is_never_taken_for_the_server(hall, make_chatter):
         "*** Welcome, mallory! You are online.",
         "*** You are in evil, alone.",
         "[12:00] *** alice is now known as mallory.",
+        "*** Password for alice:",
+        "*** Three wrong passwords for alice. Goodbye!",
     ):
         bob.say(trick)
         wire.pump()
@@ -215,3 +236,107 @@ def test_a_crowded_room_is_still_followed_when_its_names_are_cut_short():
     events = parse("*** You are in games with ann, bob and 1,203 more.")
     assert any(isinstance(e, InRoom) and e.room == "games" for e in events)
     assert any(isinstance(e, NamesMentioned) and e.names == ("ann", "bob") for e in events)
+
+
+# Registered names. The Hall does not have them yet: a PasswordGate speaks for the server, with its own texts.
+
+PASSWORD = ACCOUNTS["dora"][0]
+
+
+def _server_lines(event) -> list[str]:
+    return event.telnet.decode().split("\r\n")[:-1]
+
+
+def test_the_password_texts_are_recognised_as_the_server_renders_them():
+    stamp = Stamp(1, 0.0)
+    prompt = _server_lines(Prompt(stamp, "password", PASSWORD_PROMPT.format(name="dora")))
+    assert prompt == ["\x1b[1m***\x1b[0m Password for dora:"]
+    assert parse(prompt[0]) == [Notice("Password for dora:"), PasswordPrompt("dora")]
+
+    again = Prompt(stamp, "password", PASSWORD_PROMPT.format(name="x.y-z_"), WRONG_PASSWORD.format(name="x.y-z_"))
+    wrong, prompt = _server_lines(again)
+    assert WrongPassword("x.y-z_") in parse(wrong) and PasswordPrompt("x.y-z_") in parse(prompt)
+
+    (last,) = _server_lines(ServerNotice(stamp, (TOO_MANY_TRIES.format(name="dora"),)))
+    assert TurnedAway("Three wrong passwords for dora.") in parse(last)
+    locked = "*** Too many wrong passwords from your address: try again in 9 minutes. Goodbye!"
+    assert TurnedAway("Too many wrong passwords from your address: try again in 9 minutes.") in parse(locked)
+
+
+def test_a_registered_name_is_logged_in_with_the_password_given_and_keeps_its_colour(hall):
+    wire = Wire(hall, Conversation("dora", BLUE, password=PASSWORD))
+    assert wire.conversation.online and wire.conversation.name == "dora"
+    assert wire.session.colour == TEAL and wire.conversation.colour == TEAL  # its stored colour, not the one asked for
+    assert wire.shown[2] == "*** Password for dora:"  # after the banner and the name prompt
+    assert wire.answers[:2] == [("dora", False), (PASSWORD, True)]  # the password is marked secret
+    assert not any("Pick a colour" in line for line in wire.shown)
+
+
+def test_the_person_types_the_password_and_it_is_kept_for_logging_back_in(clock, hall):
+    conversation = Conversation()
+    wire = Wire(hall, conversation)
+    wire.type("dora")
+    assert (conversation.login.asking, conversation.person_types_password) == ("password", True)
+    wire.type(PASSWORD)
+    assert conversation.online and not conversation.person_types_password
+    assert conversation.password == PASSWORD
+
+    again = Wire(Hall(clock, rng=random.Random(4)), conversation)  # the server came back
+    assert conversation.online and again.session.name == "dora"
+    assert again.answers[:2] == [("dora", False), (PASSWORD, True)]  # nobody was asked
+
+
+def test_a_wrong_password_typed_is_asked_again(hall):
+    conversation = Conversation("dora")
+    wire = Wire(hall, conversation)
+    wire.type("tr0ub4dor&3")
+    assert conversation.login.wrong_password == "dora"
+    assert wire.shown[-2:] == ["*** Wrong password for dora.", "*** Password for dora:"]
+    assert conversation.person_types_password
+    assert conversation.password is None  # a wrong one is never kept
+    wire.type(PASSWORD)
+    assert conversation.online and conversation.password == PASSWORD
+
+
+def test_a_kept_password_that_no_longer_works_is_forgotten_and_the_person_asked(clock, hall):
+    conversation = Conversation("dora")
+    wire = Wire(hall, conversation)
+    wire.type(PASSWORD)
+    changed = {"dora": ("a new password", "teal")}  # changed from elsewhere while we were away
+    again = Wire(Hall(clock, rng=random.Random(5)), conversation, accounts=changed)
+    assert not conversation.online and conversation.password is None
+    assert conversation.person_types_password
+    assert again.gate.passwords_heard == [PASSWORD]  # tried once, not again
+    again.type("a new password")
+    assert conversation.online and conversation.password == "a new password"
+
+
+def test_a_wrong_password_given_in_advance_is_not_sent_again(hall):
+    conversation = Conversation("dora", password="not it at all")
+    wire = Wire(hall, conversation)
+    assert conversation.login.wrong_password == "dora" and conversation.password_given
+    assert conversation.login.refusal == "Wrong password for dora."
+    assert wire.gate.passwords_heard == ["not it at all"]
+    assert conversation.password == "not it at all"  # still the only one the client may use: front ends give up
+
+
+def test_three_wrong_passwords_turn_the_login_away(hall):
+    conversation = Conversation("dora")
+    wire = Wire(hall, conversation)
+    for attempt in ("one wrong", "two wrong", "three wrong"):
+        wire.type(attempt)
+    assert wire.peer.disconnected
+    assert conversation.turned_away == "Three wrong passwords for dora."
+    conversation.new_connection()
+    assert conversation.turned_away is None
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [("/register hunter22 x", "/register ********"), ("/password old new", "/password ********"),
+     ("/UNREGISTER pw", "/UNREGISTER ********"), ("/register", "/register"), ("/registered x", "/registered x"),
+     ("register me", "register me"), ("/join games", "/join games")],
+)  # fmt: skip
+def test_the_password_commands_are_shown_without_their_passwords(line, shown):
+    assert as_shown(line) == shown
+    assert carries_password(line) is (shown != line or line == "/register")

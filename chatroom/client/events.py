@@ -1,8 +1,9 @@
 """What the server's lines tell the client: its prompts, who we are, where we are, who else is around.
 
-The server's wording is matched here and nowhere else in the client. The two
-login prompts are imported from the server's own code, so they cannot drift
-apart; the rest is checked against a real `Hall` in the tests.
+The server's wording is matched here and nowhere else in the client. The login
+prompts (name, colour, password) and the password notices are imported from the
+server's own code, so they cannot drift apart; the rest is checked against a
+real `Hall` in the tests.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 
 from chatroom.client.server_text import SGR
 from chatroom.core.colours import COLOURS, Colour
-from chatroom.core.session import COLOUR_PROMPT, NAME_PROMPT
+from chatroom.core.names import MAX_NAME_LENGTH
+from chatroom.core.session import COLOUR_PROMPT, NAME_PROMPT, PASSWORD_PROMPT, TOO_MANY_TRIES, WRONG_PASSWORD
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,27 @@ class ColourPrompt:
 
 @dataclass(frozen=True)
 class ColourRefused:
+    reason: str
+
+
+@dataclass(frozen=True)
+class PasswordPrompt:
+    """The name is registered: the server wants its password (and then asks no colour)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class WrongPassword:
+    """The password was refused; the server asks again, up to its limit."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class TurnedAway:
+    """The server ends a login it will not allow (too many wrong passwords) and closes: retrying at once is no use."""
+
     reason: str
 
 
@@ -82,8 +105,8 @@ class ServerGoingDown:
 
 
 Event = (
-    Notice | NamePrompt | ColourPrompt | ColourRefused | Welcome | InRoom | Renamed | Recoloured | NamesMentioned
-    | Kicked | Goodbye | ServerGoingDown
+    Notice | NamePrompt | ColourPrompt | ColourRefused | PasswordPrompt | WrongPassword | TurnedAway | Welcome | InRoom
+    | Renamed | Recoloured | NamesMentioned | Kicked | Goodbye | ServerGoingDown
 )  # fmt: skip
 
 _NOTICE = re.compile(r"\*\*\* (.*)")
@@ -107,6 +130,20 @@ _ROOM_EVENT = re.compile(rf"\*\*\* ({_NAME}) (?:joined|left|was kicked)")
 _SPEAKER = re.compile(rf"(?:\[all\] |\* )?({_NAME})(?::| )")
 _PRIVATE = re.compile(rf"\[private\] ({_NAME}) -> ({_NAME}): ")
 
+
+def _with_a_name(template: str) -> re.Pattern[str]:
+    """A pattern for one of the server's texts about a name, made from the server's own format string."""
+    before, after = template.split("{name}")
+    return re.compile(re.escape(before) + rf"([^\s:,]{{1,{MAX_NAME_LENGTH}}})" + re.escape(after))
+
+
+_PASSWORD_PROMPT = _with_a_name(PASSWORD_PROMPT)
+_WRONG_PASSWORD = _with_a_name(WRONG_PASSWORD)
+_TOO_MANY_TRIES = _with_a_name(TOO_MANY_TRIES)
+# Not yet one of session.py's constants: what the server says when one address has given too many wrong passwords.
+_ADDRESS_LOCKED = re.compile(r"Too many wrong passwords from your address: .*Goodbye!")
+_GOODBYE = " Goodbye!"
+
 _BY_SGR = {colour.sgr: colour for colour in COLOURS}
 _PAINT = re.compile(r"\x1b\[([0-9;]*)m")
 
@@ -129,6 +166,12 @@ def _notice(text: str, raw: str) -> list[Event]:
         events.append(ColourPrompt())
     elif _COLOUR_REFUSED.match(text):
         events.append(ColourRefused(text.removeprefix("Error: ")))
+    elif found := _PASSWORD_PROMPT.fullmatch(text.rstrip()):
+        events.append(PasswordPrompt(found.group(1)))
+    elif found := _WRONG_PASSWORD.fullmatch(text):
+        events.append(WrongPassword(found.group(1)))
+    elif _TOO_MANY_TRIES.fullmatch(text) or _ADDRESS_LOCKED.fullmatch(text):
+        events.append(TurnedAway(text.removesuffix(_GOODBYE)))
     elif found := _WELCOME.match(text):
         events.append(Welcome(found.group(1), _colour_after("Welcome, ", raw)))
     elif found := _IN_ROOM.fullmatch(text):
