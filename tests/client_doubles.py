@@ -94,6 +94,9 @@ class _HallPeer:
         for line in lines:
             self.lines.put_nowait(line.decode())
 
+    def expect_secret(self, secret: bool) -> None:
+        pass
+
     def disconnect(self) -> None:
         if not self.closed:
             self.closed = True
@@ -130,8 +133,8 @@ class HallConnection:
 class RecordingScreen(Screen):
     """A Screen that also keeps every line it showed, as plain text."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, transcript=None) -> None:
+        super().__init__(transcript)
         self.lines: list[str] = []
 
     def server_line(self, raw: str) -> None:

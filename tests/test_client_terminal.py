@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Awaitable, Callable
 
 import pytest
 from prompt_toolkit.application import create_app_session
+from prompt_toolkit.filters import to_filter
 from prompt_toolkit.formatted_text import fragment_list_to_text
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
@@ -20,20 +22,23 @@ from prompt_toolkit.output import DummyOutput
 from chatroom.client.backoff import Backoff
 from chatroom.client.conversation import Conversation
 from chatroom.client.terminal import DOWN, TerminalClient
+from chatroom.client.transcript import Transcript
 from chatroom.core.colours import find_colour
 from chatroom.core.hall import Hall
-from client_doubles import HallConnection, RecordingScreen, until
+from client_doubles import ACCOUNTS, HallConnection, RecordingScreen, until
 
 TEAL = find_colour("teal")
+BLUE = find_colour("blue")
+PASSWORD = ACCOUNTS["dora"][0]
 
 
 class Harness:
     """A TerminalClient on a fake keyboard, whose server is `hall` and after a restart `restarted`."""
 
-    def __init__(self, hall: Hall, keys, conversation: Conversation, first_wait: float):
+    def __init__(self, hall: Hall, keys, conversation: Conversation, first_wait: float, transcript=None):
         self.hall = hall
         self.keys = keys
-        self.screen = RecordingScreen()
+        self.screen = RecordingScreen(transcript)
         self.connections: list[HallConnection] = []
         self.server_up = True
         self.client = TerminalClient(conversation, self._connect, Backoff(lambda: 0.0, first=first_wait), self.screen)
@@ -56,6 +61,15 @@ class Harness:
     def prompt(self) -> str:
         return fragment_list_to_text(self.client._prompt())
 
+    @property
+    def masked(self) -> bool:
+        """Whether the input line shows asterisks instead of what is typed."""
+        return to_filter(self.client.session.is_password)()
+
+    @property
+    def history(self) -> list[str]:
+        return list(self.client.session.history.get_strings())
+
     def type(self, text: str) -> None:
         self.keys.send_text(text)
 
@@ -71,11 +85,15 @@ def drive(hall):
     """Runs `scenario` beside a TerminalClient; returns the client's exit status."""
 
     def run(
-        scenario: Scenario, conversation: Conversation | None = None, first_wait: float = 0.01, wait_online=True
+        scenario: Scenario,
+        conversation: Conversation | None = None,
+        first_wait: float = 0.01,
+        wait_online=True,
+        transcript=None,
     ) -> int:
         async def go() -> int:
             with create_pipe_input() as keys, create_app_session(input=keys, output=DummyOutput()):
-                harness = Harness(hall, keys, conversation or Conversation("alice", TEAL), first_wait)
+                harness = Harness(hall, keys, conversation or Conversation("alice", TEAL), first_wait, transcript)
                 client = asyncio.create_task(harness.client.run(await harness._connect()))
                 if wait_online:
                     await until(lambda: harness.client.conversation.online)
@@ -231,3 +249,128 @@ def test_tab_completes_commands_and_names(drive, make_chatter):
         h.type("\x03\x03")
 
     assert drive(scenario, Conversation("alice", TEAL)) == 0
+
+
+# Registered names (the server's side stood in for by client_doubles.PasswordGate).
+
+
+def test_a_password_is_typed_unseen_never_echoed_and_not_kept_in_the_history(drive):
+    async def scenario(h: Harness) -> None:
+        await until(lambda: h.prompt == "password> ")
+        assert h.masked
+        h.type(PASSWORD)
+        await until(lambda: h.typed == PASSWORD)  # the buffer holds it; the screen draws asterisks
+        h.type("\r")
+        await until(lambda: h.client.conversation.online)
+        assert h.prompt == "dora@lobby> " and not h.masked
+        assert h.connection.sent == ["dora", PASSWORD]
+        assert PASSWORD not in h.screen.text()
+        assert "> dora\n*** Password for dora:\n*** Welcome, dora!" in h.screen.text()  # no echo between
+        assert h.history == []
+        h.type("hello\r")
+        await until(lambda: "hello" in h.connection.sent)
+        h.type("\x1b[A\x1b[A")  # Up, Up: only what was said
+        await until(lambda: h.typed == "hello")
+        h.type("\x03\x03")
+
+    assert drive(scenario, Conversation("dora", BLUE), wait_online=False) == 0
+
+
+def test_the_typed_password_logs_back_in_after_the_server_returns_without_asking(drive, clock):
+    async def scenario(h: Harness) -> None:
+        await until(lambda: h.prompt == "password> ")
+        h.type(f"{PASSWORD}\r")
+        await until(lambda: h.client.conversation.online)
+        h.hall.shutdown()
+        await h.shows(DOWN)
+        h.hall = Hall(clock, rng=random.Random(6))
+        await until(lambda: len(h.connections) == 2 and h.client.conversation.online, timeout=10)
+        assert h.connection.sent == ["dora", PASSWORD]
+        assert h.connection.session.colour == TEAL
+        assert PASSWORD not in h.screen.text()
+        h.type("\x04")
+
+    assert drive(scenario, Conversation("dora"), wait_online=False) == 0
+
+
+def test_a_wrong_password_typed_is_asked_for_again(drive):
+    async def scenario(h: Harness) -> None:
+        await until(lambda: h.prompt == "password> ")
+        h.type("Tr0ub4dor&3\r")
+        await h.shows("*** Wrong password for dora.\n*** Password for dora:")
+        assert h.prompt == "password> " and h.masked
+        h.type(f"{PASSWORD}\r")
+        await until(lambda: h.client.conversation.online)
+        assert "Tr0ub4dor" not in h.screen.text() and h.history == []
+        h.type("\x04")
+
+    assert drive(scenario, Conversation("dora"), wait_online=False) == 0
+
+
+def test_a_wrong_password_from_a_file_ends_the_client_with_one_line(drive, capsys):
+    async def scenario(h: Harness) -> None:
+        await until(lambda: h.client.failure is not None)
+
+    conversation = Conversation("dora", password="not the one")
+    assert drive(scenario, conversation, wait_online=False) == 1
+    assert capsys.readouterr().err == "chatroom-client: wrong password for dora\n"
+
+
+def test_three_wrong_passwords_wait_for_the_person_before_connecting_again(drive):
+    async def scenario(h: Harness) -> None:
+        for attempt in ("one wrong", "two wrong", "three wrong"):
+            await until(lambda: h.prompt == "password> " and h.client.conversation.login.person_must_answer)
+            h.type(f"{attempt}\r")
+        await h.shows("Three wrong passwords for dora.")
+        await h.shows("Press Enter to connect again")
+        await asyncio.sleep(0.1)
+        assert len(h.connections) == 1
+        h.type("\r")
+        await until(lambda: len(h.connections) == 2 and h.prompt == "password> ")
+        h.type("\x04")
+
+    assert drive(scenario, Conversation("dora"), wait_online=False) == 0
+
+
+def test_the_password_commands_are_echoed_hidden_and_not_kept_in_the_history(drive):
+    async def scenario(h: Harness) -> None:
+        h.type("/join games\r")
+        h.type("/register hunter2hunter2\r")
+        await until(lambda: "/register hunter2hunter2" in h.connection.sent)  # the server gets it as typed
+        await h.shows("> /register ********")
+        assert "hunter2" not in h.screen.text()
+        assert h.history == ["/join games"]
+        h.type("\x04")
+
+    assert drive(scenario) == 0
+
+
+def test_the_transcript_has_what_the_screen_showed_and_no_password(drive, tmp_path):
+    path = tmp_path / "chat.log"
+    transcript = Transcript(path)
+    screens: list[RecordingScreen] = []
+
+    async def scenario(h: Harness) -> None:
+        screens.append(h.screen)
+        await until(lambda: h.prompt == "password> ")
+        h.type(f"{PASSWORD}\r")
+        await until(lambda: h.client.conversation.online)
+        h.type("/join games\r")
+        h.type("hi {all}\r")
+        await h.shows("dora: hi {all}")
+        h.hall.shutdown()
+        await h.shows(DOWN)
+        h.type("\x04")
+
+    try:
+        assert drive(scenario, Conversation("dora"), wait_online=False, transcript=transcript) == 0
+    finally:
+        transcript.close()
+    shown = screens[0].lines
+    written = path.read_text(encoding="utf-8")
+    stamped = [re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)", line) for line in written.splitlines()]
+    assert all(stamped), written
+    assert [m.group(1) for m in stamped] == shown  # every line, as the screen showed it
+    assert "> /join games" in shown and any(line.startswith("-- Server is down") for line in shown)
+    assert any(re.fullmatch(r"\[\d\d:\d\d\] dora: hi \{all\}", line) for line in shown)
+    assert PASSWORD not in written and "\x1b" not in written
