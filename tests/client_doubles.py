@@ -19,7 +19,7 @@ from chatroom.core.names import name_key
 from chatroom.core.session import PASSWORD_PROMPT, TOO_MANY_TRIES, WRONG_PASSWORD, Session
 
 # Registered names for the gate: name -> (password, stored colour).
-ACCOUNTS = {"dora": ("correct horse", "teal")}
+ACCOUNTS = {"dora": ("correct-horse-battery", "teal")}
 
 
 class PasswordGate:

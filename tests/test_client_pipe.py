@@ -12,11 +12,14 @@ import pytest
 from chatroom.client import pipe
 from chatroom.client.conversation import Conversation
 from chatroom.client.pipe import PipeClient
+from chatroom.client.transcript import Transcript
 from chatroom.core.colours import find_colour
 from chatroom.core.settings import Settings
-from client_doubles import HallConnection, until
+from client_doubles import ACCOUNTS, HallConnection, until
 
 RED = find_colour("red")
+PASSWORD = ACCOUNTS["dora"][0]
+STAMPED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)")
 
 
 class Stdin:
@@ -41,18 +44,24 @@ class Stdin:
 def run_pipe(hall):
     """Runs a PipeClient to its end against `hall`; returns (exit status, stdout, stderr, connection)."""
 
-    def run(conversation: Conversation, stdin: Stdin, colour: bool = False, during=None, connection_type=None):
+    def run(
+        conversation: Conversation, stdin: Stdin, colour: bool = False, during=None, connection_type=None, log=None
+    ):
         out, err = io.StringIO(), io.StringIO()
+        transcript = Transcript(log)
 
         async def go():
             connection = (connection_type or HallConnection)(hall)
-            client = PipeClient(conversation, connection, stdin.read_fd, out, err, colour=colour)
+            client = PipeClient(conversation, connection, stdin.read_fd, out, err, colour=colour, transcript=transcript)
             task = asyncio.create_task(client.run())
             if during:
                 await during(connection)
             return await asyncio.wait_for(task, 15), connection, client
 
-        status, connection, client = asyncio.run(go())
+        try:
+            status, connection, client = asyncio.run(go())
+        finally:
+            transcript.close()
         # Its stdin thread must be gone before the descriptor is closed, or the
         # number could be reused by the next test's pipe and read from here.
         stdin.end()
@@ -169,3 +178,94 @@ def test_a_long_input_is_paced_by_round_trips_so_the_flood_limit_never_kicks_it(
     for line in said:  # never more than a window between round trips: within the server's burst
         unconfirmed = 0 if line.startswith("/chatroom-client-sync-") else unconfirmed + 1
         assert unconfirmed <= pipe.WINDOW < Settings.flood_burst
+
+
+# Registered names (the server's side stood in for by client_doubles.PasswordGate).
+
+
+def test_a_registered_name_logs_in_with_the_password_given(run_pipe):
+    conversation = Conversation("dora", server_picks_colour=True, password=PASSWORD)
+    status, out, err, connection = run_pipe(conversation, Stdin("hi\n"))
+    assert status == 0, err
+    assert connection.sent[:3] == ["dora", PASSWORD, "hi"]  # no colour: a registered name keeps its own
+    assert "*** Password for dora:" in out and "dora: hi" in out
+    assert PASSWORD not in out + err
+
+
+def test_without_a_password_file_the_next_line_of_stdin_answers_the_password_prompt(run_pipe):
+    status, out, err, connection = run_pipe(Conversation(), Stdin(f"dora\n{PASSWORD}\nhello\n"))
+    assert status == 0, err
+    assert connection.sent[:3] == ["dora", PASSWORD, "hello"]
+    assert "dora: hello" in out and PASSWORD not in out + err
+
+
+@pytest.mark.parametrize("from_file", [True, False])
+def test_a_wrong_password_ends_it_at_once_without_sending_it_again(run_pipe, from_file):
+    if from_file:
+        conversation, stdin = Conversation("dora", password="not the one", server_picks_colour=True), Stdin("hi\n")
+    else:
+        conversation, stdin = Conversation(), Stdin("dora\nnot the one\nhi\n")
+    status, out, err, connection = run_pipe(conversation, stdin)
+    assert status == 1
+    assert err == "chatroom-client: wrong password for dora\n"
+    assert connection.sent == ["dora", "not the one"]
+    assert connection.gate.passwords_heard == ["not the one"]
+    assert out.splitlines()[-1] == "*** Wrong password for dora."
+    assert "not the one" not in out
+
+
+def test_an_address_locked_out_is_told_why(run_pipe):
+    class LockedOut(HallConnection):
+        def __init__(self, hall):
+            super().__init__(hall)
+            self.gate._answer_password = self._locked
+
+        def _locked(self, raw: str) -> None:
+            self.session.notice("Too many wrong passwords from your address: try again in 10 minutes. Goodbye!")
+            self.session.lost()
+            self.peer.disconnect()
+
+    conversation = Conversation("dora", password=PASSWORD, server_picks_colour=True)
+    status, _, err, _ = run_pipe(conversation, Stdin("hi\n", end=False), connection_type=LockedOut)
+    assert status == 1
+    assert err == (
+        "chatroom-client: the server refused the login: "
+        "Too many wrong passwords from your address: try again in 10 minutes.\n"
+    )
+
+
+# The transcript.
+
+
+def test_the_transcript_has_every_line_printed_and_complained_with_its_date_and_time(run_pipe, hall, tmp_path):
+    log = tmp_path / "logs" / "session.log"
+
+    async def say_then_shut_down(connection):
+        await until(lambda: "hi {there}" in connection.sent)  # its echo is on its way, before the shutdown's lines
+        hall.shutdown()
+
+    conversation = Conversation("dora", password=PASSWORD, server_picks_colour=True)
+    status, out, err, connection = run_pipe(
+        conversation, Stdin("hi {there}\n", end=False), colour=True, during=say_then_shut_down, log=log
+    )
+    assert status == 1
+    written = log.read_text(encoding="utf-8").splitlines()
+    assert all(STAMPED.fullmatch(line) for line in written), written
+    lines = [STAMPED.fullmatch(line).group(1) for line in written]
+    assert lines[:-1] == [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in out.splitlines()]  # as printed, no colour
+    assert "\x1b" in out and not any("\x1b" in line for line in written)
+    assert any(re.fullmatch(r"\[\d\d:\d\d\] dora: hi \{there\}", line) for line in lines)
+    assert lines[-2].startswith("*** The server is going down")
+    assert lines[-1] == "-- Server is down, you are now disconnected."
+    assert err.endswith("Server is down, you are now disconnected.\n")
+    assert PASSWORD not in log.read_text(encoding="utf-8")
+    assert "sync" not in log.read_text(encoding="utf-8")
+
+
+def test_the_transcript_of_a_wrong_password_says_so_and_never_holds_it(run_pipe, tmp_path):
+    log = tmp_path / "session.log"
+    status, _, _, _ = run_pipe(Conversation(), Stdin("dora\nnot the one\n"), log=log)
+    assert status == 1
+    text = log.read_text(encoding="utf-8")
+    assert "*** Password for dora:" in text and text.endswith(" -- wrong password for dora\n")
+    assert "not the one" not in text

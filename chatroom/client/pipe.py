@@ -6,8 +6,10 @@ answer after handling every line before it -- an unknown command carrying a
 random token -- and exits 0 when that error comes back (it is not printed).
 Not logged in (stdin only answered prompts), it exits 0 after a quiet second.
 Either way it gives up after DRAIN_TIMEOUT seconds and exits 1, and it exits 1
-at once if the server closes the connection unasked or refuses the name or
-colour it was given. After a /quit, the server's goodbye ends it with 0.
+at once if the server closes the connection unasked, refuses the name or
+colour it was given, or refuses a password (from --password-file or stdin:
+sending the same one again would not help). After a /quit, the server's
+goodbye ends it with 0.
 
 The same round trip paces a long input: after every WINDOW lines the client
 waits for it before sending more. The server lets a burst of lines through
@@ -29,6 +31,7 @@ from typing import TextIO
 from chatroom.client.connection import Connection
 from chatroom.client.conversation import Conversation, is_quit
 from chatroom.client.server_text import plain, with_colours
+from chatroom.client.transcript import Transcript
 
 DRAIN_TIMEOUT = 10.0
 QUIET = 1.0
@@ -47,6 +50,7 @@ class PipeClient:
         stdout: TextIO,
         stderr: TextIO = sys.stderr,
         colour: bool = False,
+        transcript: Transcript | None = None,
     ):
         self.conversation = conversation
         self.connection = connection
@@ -54,6 +58,7 @@ class PipeClient:
         self.stdout = stdout
         self.stderr = stderr
         self.show = with_colours if colour else plain
+        self.transcript = transcript or Transcript()
         self._held: deque[str] = deque()  # stdin lines waiting for their turn in the login
         self._stdin_ended = False
         self._quitting = False
@@ -76,7 +81,7 @@ class PipeClient:
             done, _ = await asyncio.wait({server, stdin}, return_when=asyncio.FIRST_COMPLETED)
             if stdin in done:
                 return stdin.result()
-            return self._server_closed(server.result())
+            return self._server_ended(server.result())
         finally:
             for task in (server, stdin):
                 task.cancel()
@@ -85,17 +90,20 @@ class PipeClient:
     # Server to stdout.
 
     async def _read_server(self) -> str | None:
-        """Print what the server says until it closes; a refused login ends it early, with the reason."""
+        """Print what the server says until it closes; a refused login ends it early: then, why."""
         loop = asyncio.get_running_loop()
         while (raw := await self.connection.read_line()) is not None:
             self._last_heard = loop.time()
             heard = self.conversation.hear(raw)
+            login = self.conversation.login
             if self._sync_token in raw:
                 self._syncs_answered += 1
             else:
                 self._print(self.show(raw))
-            if self.conversation.login.refusal is not None:
-                return self.conversation.login.refusal
+            if login.wrong_password is not None:
+                return f"wrong password for {login.wrong_password}"
+            if login.refusal is not None:
+                return f"the server refused the login: {login.refusal}"
             if heard.answer is not None:
                 await self.connection.send(heard.answer)
             self._changed.set()
@@ -103,11 +111,13 @@ class PipeClient:
         self._changed.set()
         return None
 
-    def _server_closed(self, refusal: str | None) -> int:
-        if refusal is not None:
-            self._complain(f"the server refused the login: {refusal}")
+    def _server_ended(self, why: str | None) -> int:
+        if why is not None:
+            self._complain(why)
         elif self._quitting:
             return 0
+        elif self.conversation.turned_away:
+            self._complain(f"the server refused the login: {self.conversation.turned_away}")
         elif self.conversation.kicked:
             self._complain(f"the server disconnected you: kicked for {self.conversation.kicked}")
         else:
@@ -219,9 +229,11 @@ class PipeClient:
     def _print(self, text: str) -> None:
         self.stdout.write(text + "\n")
         self.stdout.flush()
+        self.transcript.server_line(text)
 
     def _complain(self, text: str) -> None:
         print(f"chatroom-client: {text}", file=self.stderr, flush=True)
+        self.transcript.client_line(text)
 
 
 def _decode(line: bytes) -> str:
