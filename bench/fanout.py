@@ -2,18 +2,20 @@
 
     apt-get install -y ngircd              # once; the script starts its own, never the system's
     .venv/bin/pip install -r bench/requirements.txt   # optional: uvloop for the generator
-    .venv/bin/python bench/fanout.py                  # burst, paced, logins (3 runs), idle (1): ~6 min
+    .venv/bin/python bench/fanout.py                  # burst, paced x 3 rates, logins (3 runs), idle (1)
+    .venv/bin/python bench/fanout.py --modes burst,paced --runs 3 --json out.json   # ~10 min
+    .venv/bin/python bench/fanout.py --modes paced --rates 25000,50000,75000,100000,125000
     .venv/bin/python bench/fanout.py --modes all --json out.json   # also the closed loop
-    .venv/bin/python bench/fanout.py --modes burst,paced --runs 5
 
 docs/benchmarks.md says what is measured, how fairly, and what was found.
 
-For every run a fresh server is started, pinned to one core (--server-core),
-while this generator pins itself to the other (--generator-core). Runs
-alternate chatroom, ngircd, chatroom, ngircd, ... and each mode prints the
-median of its runs for each server and the ratio chatroom/ngircd. Everything
-is on 127.0.0.1; every phase has a time limit; every process started is
-killed by its pid at the end.
+For every run a fresh server is started by bench/harness.py, pinned to one
+core (--server-core), while this generator pins itself to the other
+(--generator-core). Runs alternate chatroom, ngircd, chatroom, ngircd, ...
+(in paced mode, each run goes through every rate, both servers at each) and
+each mode prints the median of its runs for each server and the ratio
+chatroom/ngircd. Everything is on 127.0.0.1; every phase has a time limit;
+every process started is stopped by its pid at the end.
 
 Modes (each one logs N clients into one room first; the fan-out modes then
 have S of them send 64-byte lines carrying a sequence number and a send
@@ -25,8 +27,11 @@ timestamp):
   closed  closed loop for --seconds: each sender keeps --window lines in flight
           and sends its next line when a designated receiver (a non-sender)
           has received one of its lines: latency under a load the server sets.
-  paced   a fixed offered rate for --seconds, given in deliveries/s (--rate;
-          lines/s = rate / recipients): latency p50/p99/p99.9 at that rate.
+  paced   a fixed offered rate for --seconds (20), given in deliveries/s
+          (lines/s = rate / recipients), at each of --rates (25k, 50k,
+          100k): latency p50/p99/p99.9 at each rate, p99 in the first and the
+          last quarter of the run (a queue that grows shows there), and a
+          table of latency and server CPU against the offered rate.
   logins  time for N clients to connect and be logged in (each has received
           its welcome: chatroom's "You are in the lobby", IRC's 366 after JOIN).
   idle    server RSS once --idle-clients (10,000) clients are in one room
@@ -46,41 +51,49 @@ the designated receiver of closed mode parse lines.
 
 Figures per run: deliveries/s, latency p50/p99/p99.9 (ms, from the send
 timestamp to the moment a sampled receiver read the line, so the generator's
-own delays are included), loss, server peak RSS, server CPU and the
-generator's own CPU (% of one core, over the measured window). A run whose
-generator CPU reached --saturated (90%) of its core measured the generator,
-not the server: it is flagged and left out of the medians (a figure whose
-every run was saturated is printed with a '!').
+own delays are included), loss, server peak RSS (VmHWM over the window),
+server CPU (utime + stime from /proc over the window) as % of its core and
+in microseconds per delivery, the rate at which that cost fills one core,
+and the generator's own CPU. A server whose CPU nears 100% of its core at an
+offered rate is near saturation there: its latency is then mostly queueing,
+and a little more load, or a slower machine, multiplies it.
+
+The machine is shared and changes from day to day, so each run also says how
+it was: how long the server and the generator waited for their cores while
+another process had them (schedstat), steal on the server's core, and a
+fixed piece of Python timed on the server's core before the server starts
+(best of 5, ms: a slower machine takes longer). A run whose generator CPU
+reached --saturated (90%) of its core measured the generator, not the
+server; one where the server or the generator waited for its core for
+--disturbed (5%) of the window measured the machine. Both are flagged and
+left out of the medians (a figure whose every run was left out is printed
+with a '!', over all its runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import gc
 import json
 import math
 import os
 import re
 import resource
-import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-TWISTD = Path(sys.executable).with_name("twistd")
-HOST = "127.0.0.1"
+from harness import HOST, REPO, Ngircd, Process, Server, core_times, waiting_seconds
 
 # Options that lift the chatroom server's throttles for a load test, as ngIRCd's
-# config above lifts its own: no flood control, no cap per address, no login
+# config in bench/harness.py lifts its own: no flood control, no cap per address, no login
 # timeout (the 10,000-client run takes longer than a minute to fill the room).
 CHATROOM_LOAD_OPTIONS = ["--flood-rate", "0", "--max-per-ip", "0", "--login-timeout", "0"]
 
@@ -88,40 +101,10 @@ CHATROOM_LOAD_OPTIONS = ["--flood-rate", "0", "--max-per-ip", "0", "--login-time
 # send backlog (1 GiB) that a burst never reaches, so no reader is cut off.
 CHATROOM_BASE_OPTIONS = ["--history", "0", "--max-backlog-kib", str(1 << 20)]
 
-# ngIRCd, as configured for a load test. Its compiled-in limits, which no
-# setting changes (defines.h and conn.c; checked against Debian's 26.1):
-#  - listen() backlog of 10, and one accept per main-loop pass: hence
-#    --connect-window;
-#  - a client's commands are handled at most 3 per loop pass, with 2 KiB of
-#    unparsed input: a flooding sender is read at that pace, not dropped
-#    (20,000 PRIVMSGs written at once were all delivered), so a burst needs no
-#    window;
-#  - 32 KiB queued for a client past what its socket takes drops it ("Write
-#    buffer space exhausted"): the generator must keep reading.
-NGIRCD_CONF = """\
-[Global]
-	Name = bench.invalid
-	Info = fan-out benchmark
-	AdminInfo1 = bench/fanout.py
-	AdminInfo2 = loopback only
-	AdminEMail = nobody@bench.invalid
-	Listen = 127.0.0.1
-	Ports = {port}
-	MotdPhrase = bench
-[Limits]
-	MaxConnections = 0
-	MaxConnectionsIP = 0
-	MaxJoins = 0
-	MaxPenaltyTime = 0
-	PingTimeout = 3600
-	PongTimeout = 3600
-	IdleTimeout = 0
-[Options]
-	DNS = no
-	Ident = no
-	PAM = no
-	IncludeDir = {folder}/conf.d
-"""
+# ngIRCd is configured as bench/harness.py's NGIRCD_CONF says (no caps, no penalties), and its
+# compiled-in limits are described there: one accept per loop pass and a listen() backlog of 10 (hence
+# --connect-window); 3 commands per client per pass (a burst needs no window); 32 KiB queued for a
+# client past what its socket takes, then it is dropped (the generator must keep reading).
 
 ROOM = "#bench"
 COLOUR = b"blue"  # every chatroom client picks the same colour, so every rendered line has the same length
@@ -143,151 +126,36 @@ DEFAULT_MODES = ("burst", "paced", "logins", "idle")  # the issue's targets; clo
 
 
 # ----------------------------------------------------------------------------
-# The servers
+# The servers: started, pinned and read by bench/harness.py; here only how each speaks.
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: if this script dies without cleaning up, the server gets SIGKILL."""
-    PR_SET_PDEATHSIG = 1
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except Exception:
-        pass
+@dataclass(frozen=True)
+class Wire:
+    """What differs between the two servers on the wire."""
+
+    name: str
+    irc: bool
+    echoes: bool  # does a sender receive its own lines?
+    sent_prefix: bytes  # what goes before a chat line's text
+    sent_suffix: bytes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+SERVERS = {
+    "chatroom": Wire("chatroom", irc=False, echoes=True, sent_prefix=b"", sent_suffix=b"\n"),
+    "ngircd": Wire("ngircd", irc=True, echoes=False, sent_prefix=f"PRIVMSG {ROOM} :".encode(), sent_suffix=b"\r\n"),
+}
 
 
-class Server:
-    """One server process, started fresh for one run and pinned to one core."""
-
-    name = ""
-    echoes = False  # does a sender receive its own lines?
-    sent_prefix = b""  # what goes before a chat line's text on the wire
-    sent_suffix = b""
-
-    def __init__(self, core: int, profile: str | None = None):
-        self.core = core
-        self.profile = profile  # chatroom only: where twistd's cProfile stats go
-        self.folder = Path(tempfile.mkdtemp(prefix=f"fanout-{self.name}-"))
-        self.process: subprocess.Popen | None = None
-        self.port = 0
-        self._output = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def _spawn(self, command: list[str], **kwargs) -> None:
-        self._output = open(self.folder / "output.txt", "wb")  # noqa: SIM115 (closed in stop())
-        # taskset execs the server, so the pid is the server's own.
-        self.process = subprocess.Popen(
-            ["taskset", "-c", str(self.core), *command],
-            stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent, **kwargs,
+def start_server(kind: str, args: argparse.Namespace, profile: str | None = None) -> Process:
+    """A fresh server for one run, on the server core (if pinning is possible)."""
+    if kind == "chatroom":
+        twistd = ("--profile", profile, "--savestats") if profile else ()
+        return Server(
+            *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS, *args.chatroom_option,
+            prefix="fanout-chatroom-", core=args.pin, twistd_options=twistd, repo=args.chatroom_repo,
+            stop_timeout=30 if profile else 5,
         )  # fmt: skip
-
-    def output(self) -> str:
-        try:
-            return (self.folder / "output.txt").read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def rss_kib(self) -> int:
-        try:
-            status = Path(f"/proc/{self.pid}/status").read_text()
-        except OSError:
-            return 0
-        found = re.search(r"VmRSS:\s+(\d+)", status)
-        return int(found.group(1)) if found else 0
-
-    def cpu_seconds(self) -> float:
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return 0.0
-        fields = stat[stat.rfind(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def terminate(self) -> None:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-
-    def stop(self) -> None:
-        """Ends the process (SIGTERM, then SIGKILL after 5 s) and removes its folder."""
-        try:
-            if self.process is not None:
-                self.terminate()
-                try:
-                    self.process.wait(timeout=30 if self.profile else 5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=5)
-        finally:
-            if self._output is not None:
-                self._output.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class Chatroom(Server):
-    name = "chatroom"
-    echoes = True
-    sent_suffix = b"\n"
-
-    def start(self) -> None:
-        profiling = ["--profile", self.profile, "--savestats"] if self.profile else []
-        command = [
-            str(TWISTD), "-n", "--pidfile=", *profiling, "chatroom",
-            "--port", f"tcp:0:interface={HOST}", "--logfile", str(self.folder / "chat.log"),
-            *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS,
-        ]  # fmt: skip
-        self._spawn(command, cwd=self.folder, env=dict(os.environ, PYTHONPATH=str(REPO)))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = re.search(r"starting on (\d+)", self.output())
-            if found:
-                self.port = int(found.group(1))
-                return
-            if not self.alive():
-                break
-            time.sleep(0.05)
-        raise RuntimeError("chatroom did not start:\n" + self.output()[-3000:])
-
-
-class Ngircd(Server):
-    name = "ngircd"
-    sent_prefix = f"PRIVMSG {ROOM} :".encode()
-    sent_suffix = b"\r\n"
-
-    def start(self) -> None:
-        binary = shutil.which("ngircd") or "/usr/sbin/ngircd"
-        if not os.path.exists(binary):
-            raise RuntimeError("ngircd is not installed: apt-get install -y ngircd")
-        self.port = free_port()
-        (self.folder / "conf.d").mkdir()
-        conf = self.folder / "ngircd.conf"
-        conf.write_text(NGIRCD_CONF.format(port=self.port, folder=self.folder))
-        os.chmod(self.folder, 0o755)  # ngircd drops root for 'nobody', who must still read its config
-        self._spawn([binary, "-n", "-f", str(conf)], cwd=self.folder)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if not self.alive():
-                break
-            try:
-                socket.create_connection((HOST, self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("ngircd did not start:\n" + self.output()[-3000:])
-
-
-SERVERS: dict[str, type[Server]] = {"chatroom": Chatroom, "ngircd": Ngircd}
+    return Ngircd(prefix="fanout-ngircd-", core=args.pin, stop_timeout=5)
 
 
 # ----------------------------------------------------------------------------
@@ -299,7 +167,7 @@ CONNECTING, ASKED_NAME, ASKED_COLOUR, REGISTERED, ONLINE = range(5)
 class Stats:
     """Counters every client adds to, read by the poller."""
 
-    __slots__ = ("bytes", "lines", "echoes", "stray", "latencies", "lost")
+    __slots__ = ("bytes", "lines", "echoes", "stray", "latencies", "sent_at", "lost")
 
     def __init__(self) -> None:
         self.bytes = 0
@@ -307,6 +175,7 @@ class Stats:
         self.echoes = 0
         self.stray = 0  # lines a parsing client saw that were not chat lines
         self.latencies: list[int] = []  # ns
+        self.sent_at: list[int] = []  # ns, perf_counter: when each sampled line was written (same order)
         self.lost = 0  # connections closed by the server
 
 
@@ -419,8 +288,9 @@ class Client(asyncio.Protocol):
         """A sampled receiver: the latency of every line it reads."""
         now = time.perf_counter_ns()
         buffer, end = self._complete(data)
-        stamps = STAMP_RE.findall(buffer, 0, end)
-        self.stats.latencies.extend(now - int(s) for s in stamps)
+        stamps = [int(s) for s in STAMP_RE.findall(buffer, 0, end)]
+        self.stats.sent_at.extend(stamps)
+        self.stats.latencies.extend(now - s for s in stamps)
         self.stats.stray += buffer.count(b"\n", 0, end) - len(stamps)
 
     def own_echoes(self, marker: bytes) -> Callable[[bytes], None]:
@@ -437,7 +307,9 @@ class Client(asyncio.Protocol):
         now = time.perf_counter_ns()
         buffer, end = self._complete(data)
         found = CHAT_RE.findall(buffer, 0, end)
-        self.stats.latencies.extend(now - int(stamp) for _, _, stamp in found)
+        stamps = [int(stamp) for _, _, stamp in found]
+        self.stats.sent_at.extend(stamps)
+        self.stats.latencies.extend(now - s for s in stamps)
         self.stats.stray += buffer.count(b"\n", 0, end) - len(found)
         for sender, _, _ in found:
             self.bench.acknowledged(int(sender))
@@ -449,8 +321,8 @@ class Sender:
     def __init__(self, bench: Bench, client: Client, number: int, line_bytes: int):
         self.client = client
         self.number = number
-        self.prefix = bench.server.sent_prefix
-        self.suffix = bench.server.sent_suffix
+        self.prefix = bench.wire.sent_prefix
+        self.suffix = bench.wire.sent_suffix
         self.marker = b"~%03d~" % number
         head = len(self.prefix) + len(b"~000~0000000~0000000000000000000~") + len(self.suffix)
         if line_bytes < head:
@@ -486,11 +358,12 @@ def percentile(sorted_values: list, fraction: float):
 class Bench:
     """One run: one server, one mode."""
 
-    def __init__(self, server: Server, args: argparse.Namespace, loop: asyncio.AbstractEventLoop):
+    def __init__(self, server: Process, args: argparse.Namespace, loop: asyncio.AbstractEventLoop):
         self.server = server
+        self.wire = SERVERS[server.name]
         self.args = args
         self.loop = loop
-        self.irc = isinstance(server, Ngircd)
+        self.irc = self.wire.irc
         self.stats = Stats()
         self.clients: list[Client] = []
         self.senders: list[Sender] = []
@@ -611,14 +484,17 @@ class Bench:
         if not self.stopping_senders:
             self.senders[sender].send()
 
-    async def fanout(self, mode: str) -> dict:
-        args, stats = self.args, self.stats
+    async def fanout(self, mode: str, rate: float | None = None) -> dict:
+        args, stats, server = self.args, self.stats, self.server
         n, s = len(self.clients), args.senders
         recipients = n - 1
         self._roles(mode)
         gc.collect()
         gc.disable()  # a collection over 10k protocols in the middle would show up as latency
-        cpu_server, cpu_self = self.server.cpu_seconds(), time.process_time()
+        hwm = server.reset_peak_rss()  # then VmHWM is the peak of this window, however short
+        core = core_times(args.pin) if args.pin is not None else None
+        before = (server.cpu_seconds(), server.waiting_seconds(), server.involuntary_switches())
+        cpu_self, wait_self = time.process_time(), waiting_seconds(os.getpid())
         started = time.perf_counter()
         sending: asyncio.Future | None = None
         if mode == "burst":
@@ -637,10 +513,10 @@ class Bench:
                 sender.send(args.window)
             sending = asyncio.ensure_future(self._stop_senders_after(args.seconds))
         elif mode == "paced":
-            sending = asyncio.ensure_future(self._paced(args.rate / recipients, args.seconds))
+            sending = asyncio.ensure_future(self._paced(rate / recipients, args.seconds))
 
         # Poll: note when the count last moved, sample RSS, stop when all is in or nothing moves.
-        peak_rss = self.server.rss_kib()
+        peak_rss = server.rss_kib()
         last_lines, last_move = stats.lines, time.perf_counter()
         deadline = started + args.phase_timeout
         polls = 0
@@ -649,22 +525,28 @@ class Bench:
             now = time.perf_counter()
             polls += 1
             if polls % 25 == 0:
-                peak_rss = max(peak_rss, self.server.rss_kib())
+                peak_rss = max(peak_rss, server.rss_kib())
             if stats.lines != last_lines:
                 last_lines, last_move = stats.lines, now
             if sending is None or sending.done():
                 sent = sum(x.sent for x in self.senders)
-                expected = sent * recipients + (sent if self.server.echoes else 0)
+                expected = sent * recipients + (sent if self.wire.echoes else 0)
                 if stats.lines >= expected:
                     break
-            if now - last_move > args.stall or now > deadline or not self.server.alive():
+            if now - last_move > args.stall or now > deadline or not server.alive():
                 break
         ended = last_move
         if sending is not None and not sending.done():
             self.stopping_senders = True
             sending.cancel()
-        cpu_server = self.server.cpu_seconds() - cpu_server
+        cpu_server = server.cpu_seconds() - before[0]
+        waited = server.waiting_seconds() - before[1]
+        switches = server.involuntary_switches() - before[2]
         cpu_self = time.process_time() - cpu_self
+        wait_self = waiting_seconds(os.getpid()) - wait_self
+        core_after = core_times(args.pin) if core is not None else None
+        if hwm:
+            peak_rss = max(peak_rss, server.peak_rss_kib())
         gc.enable()
         window = max(ended - started, 1e-9)
         sent = sum(x.sent for x in self.senders)
@@ -674,26 +556,76 @@ class Bench:
         ms = lambda ns: None if ns is None else ns / 1e6  # noqa: E731
         received = [c.lines for c in self.clients[s:]]
         received_bytes = sum(c.nbytes for c in self.clients[s:])
-        return {
+        us_per_delivery = 1e6 * cpu_server / delivered if delivered else None
+        record = {
             "lines_sent": sent,
             "deliveries": delivered,
             "window_s": window,
             "deliveries_per_s": delivered / window,
-            "offered_per_s": args.rate if mode == "paced" else None,
+            "offered_per_s": rate,
             "p50_ms": ms(percentile(latencies, 0.50)),
             "p99_ms": ms(percentile(latencies, 0.99)),
             "p999_ms": ms(percentile(latencies, 0.999)),
+            "max_ms": ms(latencies[-1] if latencies else None),
             "latency_samples": len(latencies),
+            "lines_sampled": len(set(stats.sent_at)),
             "loss_pct": 100 * (1 - delivered / expected) if expected else None,
             "stray_lines": stats.stray,
             "send_lag_p99_ms": 1000 * percentile(sorted(self.send_lag), 0.99) if self.send_lag else None,
             "dropped_clients": stats.lost,
             "server_peak_rss_mib": peak_rss / 1024,
+            "peak_rss_from": "VmHWM, reset at the start of the window" if hwm else "RSS polled every 50 ms",
+            "server_cpu_s": cpu_server,
             "server_cpu_pct": 100 * cpu_server / window,
+            "server_us_per_delivery": us_per_delivery,
+            # One core's worth of the server at this cost per delivery: the rate at which it saturates.
+            "capacity_per_s": 1e6 / us_per_delivery if us_per_delivery else None,
+            "server_wait_pct": 100 * waited / window,
+            "server_involuntary_switches": switches,
             "generator_cpu_pct": 100 * cpu_self / window,
+            "generator_us_per_delivery": 1e6 * cpu_self / delivered if delivered else None,
+            "generator_wait_pct": 100 * wait_self / window,
             "bytes_per_delivery": received_bytes / sum(received) if sum(received) else None,
             "receiver_lines_min": min(received) if received else None,
             "receiver_lines_max": max(received) if received else None,
+        }
+        if core_after is not None:
+            # Steal: the hypervisor ran someone else on the server's core. "Others": the core was busy
+            # with something that is not the server (other processes, interrupts), beyond its own CPU.
+            record["core_steal_pct"] = 100 * (core_after["steal"] - core["steal"]) / window
+            record["core_others_pct"] = 100 * max(0.0, core_after["busy"] - core["busy"] - cpu_server) / window
+        if mode == "paced":
+            record.update(self._timeline(started, args.seconds))
+        return record
+
+    def _timeline(self, started: float, seconds: float) -> dict:
+        """Latency by when the line was sent: does a queue build during the run, or do stalls come and go?
+
+        A server that keeps up has the same p99 in each quarter of the run; one
+        past saturation has a queue that grows from quarter to quarter. The
+        per-second figures go to the JSON only.
+        """
+        start_ns = int(started * 1e9)
+        quarters: list[list[int]] = [[], [], [], []]
+        seconds_: dict[int, list[int]] = {}
+        for sent, latency in zip(self.stats.sent_at, self.stats.latencies, strict=True):
+            at = (sent - start_ns) / 1e9
+            quarters[min(3, max(0, int(4 * at / seconds)))].append(latency)
+            seconds_.setdefault(int(at), []).append(latency)
+
+        def p99(values: list[int]) -> float | None:
+            return None if not values else percentile(sorted(values), 0.99) / 1e6
+
+        per_second = []
+        for second in sorted(seconds_):
+            values = sorted(seconds_[second])
+            per_second.append([second, percentile(values, 0.5) / 1e6, percentile(values, 0.99) / 1e6, values[-1] / 1e6])
+        by_quarter = [p99(q) for q in quarters]
+        return {
+            "p99_by_quarter_ms": by_quarter,
+            "p99_q1_ms": by_quarter[0],
+            "p99_q4_ms": by_quarter[3],
+            "per_second_p50_p99_max_ms": per_second,
         }
 
     async def _stop_senders_after(self, seconds: float) -> None:
@@ -719,7 +651,7 @@ class Bench:
 
     # The whole run
 
-    async def run(self, mode: str) -> dict:
+    async def run(self, mode: str, rate: float | None = None) -> dict:
         args = self.args
         record: dict = {}
         try:
@@ -743,7 +675,7 @@ class Bench:
                 record.update(login)
                 if mode in FANOUT_MODES:
                     await self.quiet()
-                    record.update(await self.fanout(mode))
+                    record.update(await self.fanout(mode, rate))
             record["dropped_clients"] = self.stats.lost
         finally:
             self.closing = True
@@ -786,20 +718,53 @@ async def _interruptible(run, timeout: float):
         signal.signal(signal.SIGTERM, _interrupt)
 
 
-def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dict:
+def _fixed_work() -> None:
+    table, out = {}, []
+    for i in range(50_000):
+        line = b"%07d" % i
+        table[i & 1023] = line
+        out.append(line)
+    b"".join(out).count(b"1")
+
+
+def machine_speed(core: int | None) -> float:
+    """ms for a fixed piece of pure Python on the server's core, best of 5: how fast the machine is today.
+
+    Taken before each server starts. Best of 5 leaves out moments when
+    another process had the core (the runs report that separately); what
+    is left moves with the CPU itself: its clock, its caches, its neighbours
+    on the host.
+    """
+    mine = os.sched_getaffinity(0)
+    if core is not None:
+        os.sched_setaffinity(0, {core})
+    try:
+        best = math.inf
+        for _ in range(5):
+            started = time.perf_counter()
+            _fixed_work()
+            best = min(best, time.perf_counter() - started)
+    finally:
+        os.sched_setaffinity(0, mine)
+    return 1000 * best
+
+
+def run_one(kind: str, mode: str, rate: float | None, args: argparse.Namespace, loop_factory) -> dict:
     profile = None
     if args.profile and kind == "chatroom":
         os.makedirs(args.profile, exist_ok=True)
         runs = len(list(Path(args.profile).glob(f"chatroom-{mode}-*.prof")))
         profile = os.path.abspath(os.path.join(args.profile, f"chatroom-{mode}-{runs + 1}.prof"))
-    server = SERVERS[kind](args.server_core, profile)
+    speed = machine_speed(args.pin)
     started = time.perf_counter()
+    server: Process | None = None
     bench = None
+    notes: list[str] = []
     try:
-        server.start()
+        server = start_server(kind, args, profile)
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             bench = Bench(server, args, runner.get_loop())
-            record = runner.run(_interruptible(bench.run(mode), args.run_timeout))
+            record = runner.run(_interruptible(bench.run(mode, rate), args.run_timeout))
         record["ok"] = True
     except asyncio.CancelledError:
         raise KeyboardInterrupt from None  # SIGTERM during the run; the finally below still stops the server
@@ -808,19 +773,23 @@ def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dic
         if bench is not None:
             online = sum(c.state == ONLINE for c in bench.clients)
             record["error"] += f" ({online} of {len(bench.clients)} online, {bench.stats.lost} closed by the server)"
-        tail = server.output()[-1500:]
+        tail = server.output_text()[-1500:] if server is not None else ""
         if tail:
             record["server_output_tail"] = tail
     finally:
-        # Why the server dropped anyone, in its own words (read before stop() removes its folder).
-        notes = [line for line in server.output().splitlines() if DROP_NOTES.search(line)]
-        server.stop()
+        if server is not None:
+            # Why the server dropped anyone, in its own words (read before close() removes its folder).
+            notes = [line for line in server.output_text().splitlines() if DROP_NOTES.search(line)]
+            server.close()
     if notes:
         record["server_drop_notes"] = notes[:10] + ([f"... {len(notes) - 10} more"] if len(notes) > 10 else [])
-    record.update(server=kind, mode=mode, run_s=time.perf_counter() - started)
+    record.update(server=kind, mode=mode, rate=rate, run_s=time.perf_counter() - started, machine_speed_ms=speed)
     # The idle figure is memory once all is quiet, which a busy generator only slows down.
-    saturated = mode != "idle" and (record.get("generator_cpu_pct") or 0) >= 100 * args.saturated
-    record["saturated"] = saturated
+    record["saturated"] = mode != "idle" and (record.get("generator_cpu_pct") or 0) >= 100 * args.saturated
+    # Another process had the server's or the generator's core for a good part of the window: the
+    # latency then measures the machine. (Idle and logins are not timed closely enough to care.)
+    waited = max(record.get("server_wait_pct") or 0, record.get("generator_wait_pct") or 0)
+    record["disturbed"] = mode in FANOUT_MODES and waited >= args.disturbed
     return record
 
 
@@ -828,18 +797,33 @@ def run_one(kind: str, mode: str, args: argparse.Namespace, loop_factory) -> dic
 # Reporting
 
 # (key, label, format, which way is better: +1 higher, -1 lower, 0 neither)
+FANOUT_FIGURES = [
+    ("deliveries_per_s", "deliveries/s", "{:,.0f}", +1),
+    ("p50_ms", "latency p50 ms", "{:,.1f}", -1),
+    ("p99_ms", "latency p99 ms", "{:,.1f}", -1),
+    ("p999_ms", "latency p99.9 ms", "{:,.1f}", -1),
+    ("loss_pct", "loss %", "{:.3f}", -1),
+    ("server_peak_rss_mib", "server peak RSS MiB", "{:,.1f}", -1),
+    ("server_cpu_pct", "server CPU % of its core", "{:.0f}", 0),
+    ("server_us_per_delivery", "server CPU µs per delivery", "{:.2f}", -1),
+    ("capacity_per_s", "saturates near, deliveries/s", "{:,.0f}", +1),
+    ("generator_cpu_pct", "generator CPU %", "{:.0f}", 0),
+    ("server_wait_pct", "server waited for its core %", "{:.1f}", 0),
+    ("generator_wait_pct", "generator waited for its core %", "{:.1f}", 0),
+    ("core_steal_pct", "steal on the server's core %", "{:.1f}", 0),
+    ("machine_speed_ms", "machine: fixed Python work ms", "{:.1f}", -1),
+    ("window_s", "measured window s", "{:.2f}", 0),
+    ("login_s", "login time s", "{:.2f}", -1),
+]
 FIGURES = {
-    "burst": [
-        ("deliveries_per_s", "deliveries/s", "{:,.0f}", +1),
-        ("p50_ms", "latency p50 ms", "{:,.1f}", -1),
-        ("p99_ms", "latency p99 ms", "{:,.1f}", -1),
-        ("p999_ms", "latency p99.9 ms", "{:,.1f}", -1),
-        ("loss_pct", "loss %", "{:.3f}", -1),
-        ("server_peak_rss_mib", "server peak RSS MiB", "{:,.1f}", -1),
-        ("server_cpu_pct", "server CPU %", "{:.0f}", 0),
-        ("generator_cpu_pct", "generator CPU %", "{:.0f}", 0),
-        ("window_s", "measured window s", "{:.2f}", 0),
-        ("login_s", "login time s", "{:.2f}", -1),
+    "burst": FANOUT_FIGURES,
+    "closed": FANOUT_FIGURES,
+    "paced": [
+        *FANOUT_FIGURES[:4],
+        ("p99_q1_ms", "  p99, 1st quarter of the run", "{:,.1f}", -1),
+        ("p99_q4_ms", "  p99, 4th quarter of the run", "{:,.1f}", -1),
+        *FANOUT_FIGURES[4:],
+        ("send_lag_p99_ms", "sends late by, p99 ms", "{:.1f}", -1),
     ],
     "logins": [
         ("login_s", "all logged in, s", "{:.3f}", -1),
@@ -860,27 +844,37 @@ FIGURES = {
         ("generator_cpu_pct", "generator CPU % meanwhile", "{:.0f}", 0),
     ],
 }
-FIGURES["closed"] = FIGURES["burst"]
-FIGURES["paced"] = [*FIGURES["burst"], ("send_lag_p99_ms", "sends late by, p99 ms", "{:.1f}", -1)]
+
+# From this share of its core, a server is at or near saturation: what latency there is, is mostly queueing.
+NEAR_SATURATION_PCT = 85
 
 
-def summarise(records: list[dict], mode: str) -> dict:
-    """Medians per server over the runs whose generator was not saturated."""
-    summary: dict = {}
+def rates_of(mode: str, args: argparse.Namespace) -> list[float | None]:
+    return list(args.rates) if mode == "paced" else [None]
+
+
+def case_name(mode: str, rate: float | None) -> str:
+    return mode if rate is None else f"{mode} {rate / 1000:g}k"
+
+
+def summarise(records: list[dict], mode: str, rate: float | None) -> dict:
+    """Medians per server over the usable runs: neither the generator saturated nor either core disturbed."""
+    summary: dict = {"mode": mode, "rate": rate}
+    mine = [r for r in records if r["mode"] == mode and r.get("rate") == rate]
     for kind in SERVERS:
-        runs = [r for r in records if r["mode"] == mode and r["server"] == kind and r["ok"]]
-        usable = [r for r in runs if not r["saturated"]]
-        chosen, all_saturated = (usable, False) if usable else (runs, bool(runs))
+        runs = [r for r in mine if r["server"] == kind and r["ok"]]
+        usable = [r for r in runs if not r["saturated"] and not r.get("disturbed")]
+        chosen, none_usable = (usable, False) if usable else (runs, bool(runs))
         figures = {}
         for key, *_ in FIGURES[mode]:
             values = [r[key] for r in chosen if r.get(key) is not None]
             figures[key] = statistics.median(values) if values else None
         summary[kind] = {
             "figures": figures,
-            "runs": len([r for r in records if r["mode"] == mode and r["server"] == kind]),
+            "runs": len([r for r in mine if r["server"] == kind]),
             "ok": len(runs),
-            "saturated": len(runs) - len(usable),
-            "all_saturated": all_saturated,
+            "left_out": len(runs) - len(usable),
+            "none_usable": none_usable,
         }
     ratios = {}
     for key, *_ in FIGURES[mode]:
@@ -890,7 +884,7 @@ def summarise(records: list[dict], mode: str) -> dict:
     return summary
 
 
-def describe(mode: str, args: argparse.Namespace) -> str:
+def describe(mode: str, rate: float | None, args: argparse.Namespace) -> str:
     if mode == "logins":
         return f"logins: N={args.clients} clients connect and log in (connect window {args.connect_window})"
     if mode == "idle":
@@ -904,16 +898,17 @@ def describe(mode: str, args: argparse.Namespace) -> str:
         return f"burst: {common}, M={args.lines} lines per sender ({how})"
     if mode == "closed":
         return f"closed: {common}, window {args.window} lines per sender, {args.seconds:g} s"
-    return f"paced: {common}, offered {args.rate:,.0f} deliveries/s for {args.seconds:g} s"
+    return f"paced: {common}, offered {rate:,.0f} deliveries/s for {args.seconds:g} s"
 
 
-def table(mode: str, summary: dict, args: argparse.Namespace) -> str:
-    out = [f"\n== {describe(mode, args)}"]
+def table(summary: dict, args: argparse.Namespace) -> str:
+    mode = summary["mode"]
+    out = [f"\n== {describe(mode, summary['rate'], args)}"]
     chat, irc = summary["chatroom"], summary["ngircd"]
     out.append(
-        f"   median of usable runs: chatroom {chat['ok'] - chat['saturated']}/{chat['runs']}, "
-        f"ngircd {irc['ok'] - irc['saturated']}/{irc['runs']} "
-        f"(failed or generator-saturated runs are left out)"
+        f"   median of usable runs: chatroom {chat['ok'] - chat['left_out']}/{chat['runs']}, "
+        f"ngircd {irc['ok'] - irc['left_out']}/{irc['runs']} "
+        f"(failed, generator-saturated and disturbed runs are left out)"
     )
     out.append(f"   {'figure':<32}{'chatroom':>14}{'ngircd':>14}{'ratio':>9}")
     for key, label, fmt, _ in FIGURES[mode]:
@@ -921,66 +916,123 @@ def table(mode: str, summary: dict, args: argparse.Namespace) -> str:
         for kind in ("chatroom", "ngircd"):
             value = summary[kind]["figures"][key]
             text = "-" if value is None else fmt.format(value)
-            if summary[kind]["all_saturated"] and value is not None:
+            if summary[kind]["none_usable"] and value is not None:
                 text += "!"
             cells.append(text)
         ratio = summary["ratio"][key]
         out.append(f"   {label:<32}{cells[0]:>14}{cells[1]:>14}{'-' if ratio is None else f'{ratio:.2f}':>9}")
-    if chat["all_saturated"] or irc["all_saturated"]:
-        out.append("   ! every run of this server saturated the generator: a figure of the generator, not the server")
+    if chat["none_usable"] or irc["none_usable"]:
+        out.append(
+            "   ! every run of this server saturated the generator or was disturbed: "
+            "the medians of all its runs, a figure of the generator or the machine more than of the server"
+        )
+    return "\n".join(out)
+
+
+def rates_table(summaries: dict, args: argparse.Namespace) -> str:
+    """Paced latency against offered load, side by side: where each server nears saturation."""
+    out = [
+        f"\n== paced, by offered rate ({args.seconds:g} s each; medians; CPU is % of the server's core,"
+        f" '*' from {NEAR_SATURATION_PCT}%: near saturation, latency is mostly queueing)",
+        f"   {'offered/s':>10} | {'chatroom p50':>12} {'p99':>7} {'CPU':>5} {'µs/del':>7}"
+        f" | {'ngircd p50':>10} {'p99':>7} {'CPU':>5} {'µs/del':>7} | {'p99 ratio':>9}",
+    ]
+    for summary in summaries.values():
+        if summary["mode"] != "paced":
+            continue
+        cells = []
+        for kind in ("chatroom", "ngircd"):
+            f = summary[kind]["figures"]
+            cpu = f["server_cpu_pct"]
+            star = "*" if cpu is not None and cpu >= NEAR_SATURATION_PCT else " "
+            bang = "!" if summary[kind]["none_usable"] else ""
+            cells.append(
+                (f"{f['p50_ms']:.1f}" if f["p50_ms"] is not None else "-",
+                 f"{f['p99_ms']:.1f}{bang}" if f["p99_ms"] else "-",
+                 f"{cpu:.0f}%{star}" if cpu is not None else "-",
+                 f"{f['server_us_per_delivery']:.2f}" if f["server_us_per_delivery"] else "-")
+            )  # fmt: skip
+        ratio = summary["ratio"]["p99_ms"]
+        (a50, a99, acpu, aus), (b50, b99, bcpu, bus) = cells
+        out.append(
+            f"   {summary['rate']:>10,.0f} | {a50:>12} {a99:>7} {acpu:>5} {aus:>7}"
+            f" | {b50:>10} {b99:>7} {bcpu:>5} {bus:>7} | {'-' if ratio is None else f'{ratio:.2f}':>9}"
+        )
     return "\n".join(out)
 
 
 def targets(summaries: dict, args: argparse.Namespace) -> list[str]:
-    """The issue's targets, where this run measured them at their settings."""
+    """Issue 12's targets, where this run measured them at their settings."""
     lines = []
     at_target = args.clients == 1000 and args.senders == 10 and args.line_bytes == 64
 
     def verdict(ok: bool | None) -> str:
         return "?" if ok is None else ("PASS" if ok else "FAIL")
 
+    def both(case: str, key: str) -> tuple:
+        return summaries[case]["chatroom"]["figures"][key], summaries[case]["ngircd"]["figures"][key]
+
     if "burst" in summaries and at_target:
         r = summaries["burst"]["ratio"]["deliveries_per_s"]
-        lines.append(f"throughput >= 1.0x ngircd (burst): {'-' if r is None else f'{r:.2f}x'} "
-                     f"{verdict(None if r is None else r >= 1.0)}")  # fmt: skip
-    if "paced" in summaries and at_target and args.rate == 100_000:
-        a = summaries["paced"]["chatroom"]["figures"]["p99_ms"]
-        b = summaries["paced"]["ngircd"]["figures"]["p99_ms"]
+        lines.append(f"burst throughput >= 2.0x ngircd: {'-' if r is None else f'{r:.2f}x'} "
+                     f"{verdict(None if r is None else r >= 2.0)}")  # fmt: skip
+        a, _ = both("burst", "server_peak_rss_mib")
+        lines.append(f"burst peak RSS <= 24 MiB: {a and f'{a:.1f}'} MiB {verdict(None if a is None else a <= 24)}")
+    paced = case_name("paced", 100_000)
+    if paced in summaries and at_target:
+        a, b = both(paced, "p99_ms")
         ok = None if a is None or b is None else a <= b
         lines.append(f"paced 100k/s p99 <= ngircd's: {a and f'{a:.1f}'} ms vs {b and f'{b:.1f}'} ms {verdict(ok)}")
+        a, b = both(paced, "server_cpu_pct")
+        ok = None if a is None or b is None else a <= b
+        lines.append(f"paced 100k/s server CPU <= ngircd's: {a and f'{a:.0f}'}% vs {b and f'{b:.0f}'}% {verdict(ok)}")
     if "logins" in summaries and args.clients == 1000:
-        a = summaries["logins"]["chatroom"]["figures"]["login_s"]
-        lines.append(f"1000 logged in within 2 s: {a and f'{a:.2f}'} s {verdict(None if a is None else a <= 2)}")
+        a, _ = both("logins", "login_s")
+        lines.append(f"1000 logged in within 0.5 s: {a and f'{a:.2f}'} s {verdict(None if a is None else a <= 0.5)}")
     if "idle" in summaries and args.idle_clients == 10_000:
         figures = summaries["idle"]["chatroom"]["figures"]
         a, inside = figures["idle_rss_mib"], figures["in_room"] or 0
         if a is None:
-            lines.append("10,000 logged in within 100 MiB RSS: no figure ?")
+            lines.append("10,000 in one room within 80 MiB RSS: no figure ?")
         elif inside < 10_000:
-            lines.append(f"10,000 logged in within 100 MiB RSS: only {inside:,.0f} got in ({a:.1f} MiB) ?")
+            lines.append(f"10,000 in one room within 80 MiB RSS: only {inside:,.0f} got in ({a:.1f} MiB) ?")
         else:
-            lines.append(f"10,000 logged in within 100 MiB RSS: {a:.1f} MiB {verdict(a <= 100)}")
+            lines.append(f"10,000 in one room within 80 MiB RSS: {a:.1f} MiB {verdict(a <= 80)}")
     return lines
 
 
 def print_run(record: dict, number: int, total: int) -> None:
-    head = f"[{number}/{total}] {record['mode']:<6} {record['server']:<8}"
+    head = f"[{number}/{total}] {case_name(record['mode'], record.get('rate')):<11} {record['server']:<8}"
     if not record["ok"]:
         print(f"{head} FAILED: {record['error']}", flush=True)
         for note in record.get("server_drop_notes", [])[:3]:
             print(f"      server: {note}", flush=True)
         return
     mode = record["mode"]
+    more = ""
     if mode in FANOUT_MODES:
         lat = record["p99_ms"]
         text = (
-            f"{record['deliveries_per_s']:>12,.0f} deliveries/s  p50 {record['p50_ms'] or 0:7.1f} ms  "
-            f"p99 {lat or 0:7.1f} ms  loss {record['loss_pct']:.3f}%  "
-            f"server CPU {record['server_cpu_pct']:3.0f}%  gen CPU {record['generator_cpu_pct']:3.0f}%  "
-            f"RSS {record['server_peak_rss_mib']:.0f} MiB  login {record['login_s']:.2f} s"
+            f"{record['deliveries_per_s']:>10,.0f} deliveries/s  p50 {record['p50_ms'] or 0:6.1f} ms  "
+            f"p99 {lat or 0:6.1f} ms  loss {record['loss_pct']:.3f}%  "
+            f"server CPU {record['server_cpu_pct']:3.0f}% = {record['server_us_per_delivery'] or 0:.2f} µs/delivery  "
+            f"gen CPU {record['generator_cpu_pct']:3.0f}%  RSS {record['server_peak_rss_mib']:.0f} MiB"
         )
         if record["dropped_clients"] or record["stray_lines"]:
             text += f"  dropped {record['dropped_clients']} stray {record['stray_lines']}"
+        quarters = record.get("p99_by_quarter_ms")
+        by_quarter = ""
+        if quarters:
+            by_quarter = "p99 by quarter " + " / ".join("-" if q is None else f"{q:.1f}" for q in quarters) + " ms; "
+        lag = record.get("send_lag_p99_ms")
+        more = (
+            f"      {by_quarter}{'' if lag is None else f'sends late p99 {lag:.1f} ms; '}"
+            f"waited for a core: server {record['server_wait_pct']:.1f}%, "
+            f"generator {record['generator_wait_pct']:.1f}%; "
+            f"server's core: steal {record.get('core_steal_pct', 0):.1f}%, "
+            f"others {record.get('core_others_pct', 0):.0f}%;"
+            f" machine {record['machine_speed_ms']:.1f} ms; login {record['login_s']:.2f} s"
+        )
     elif mode == "logins":
         text = (
             f"{record['login_s']:.3f} s for {record['clients']} clients, server CPU {record['server_cpu_pct']:.0f}%, "
@@ -992,10 +1044,24 @@ def print_run(record: dict, number: int, total: int) -> None:
             f"(logged in in {record['login_s']:.1f} s, quiet {record['quiet_after_s']:.1f} s later; "
             f"server CPU {record['server_cpu_pct']:.0f}%, gen CPU {record['generator_cpu_pct']:.0f}%)"
         )
-    flag = "  SATURATED generator" if record["saturated"] else ""
+    flag = ("  SATURATED generator" if record["saturated"] else "") + ("  DISTURBED" if record["disturbed"] else "")
     print(f"{head} {text}{flag}  [{record['run_s']:.0f} s]", flush=True)
+    if more:
+        print(more, flush=True)
     for note in record.get("server_drop_notes", [])[:3]:
         print(f"      server: {note}", flush=True)
+
+
+def revision(repo: Path) -> str:
+    """The commit the chatroom server runs from, '+ uncommitted changes' if its code differs from it."""
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "chatroom", "twisted"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (commit or "unknown") + (" + uncommitted changes" if dirty else "")
 
 
 # ----------------------------------------------------------------------------
@@ -1006,7 +1072,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--modes", default=",".join(DEFAULT_MODES),
                    help=f"comma-separated, from: {' '.join(ALL_MODES)}; or 'all'")  # fmt: skip
     p.add_argument("--servers", default="chatroom,ngircd", help="which servers, alternated in this order")
-    p.add_argument("--runs", type=int, default=3, help="runs per server and mode (medians are printed)")
+    p.add_argument("--runs", type=int, default=3, help="runs per server and mode (and rate; medians are printed)")
     p.add_argument("--idle-runs", type=int, default=1, help="runs of the idle mode (it is the slowest)")
     p.add_argument("--clients", "-n", type=int, default=1000, help="N: clients in the room")
     p.add_argument("--senders", "-s", type=int, default=10, help="S: how many of them send")
@@ -1016,8 +1082,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="burst: lines a sender may have in flight, acknowledged by a designated receiver "
                         "(0: none, each sender writes all M lines at once)")  # fmt: skip
     p.add_argument("--window", type=int, default=4, help="closed mode: lines in flight per sender")
-    p.add_argument("--rate", type=float, default=100_000, help="paced mode: offered deliveries/s")
-    p.add_argument("--seconds", type=float, default=5, help="closed and paced modes: how long senders send")
+    p.add_argument("--rates", default="25000,50000,100000",
+                   help="paced mode: the offered rates, deliveries/s, comma-separated; each is a run of its own, "
+                        "and a run of the paced mode goes through them all")  # fmt: skip
+    p.add_argument("--rate", type=float, help="paced mode: one offered rate (deliveries/s), instead of --rates")
+    p.add_argument("--seconds", type=float, default=20,
+                   help="closed and paced modes: how long senders send (long enough for a queue to show)")  # fmt: skip
     p.add_argument("--sample", type=int, default=40, help="receivers that parse timestamps for latency")
     p.add_argument("--idle-clients", type=int, default=10_000, help="clients in the idle mode")
     p.add_argument("--join-batch", type=int, default=20,
@@ -1033,13 +1103,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto")
     p.add_argument("--saturated", type=float, default=0.90,
                    help="generator CPU (fraction of one core) from which a run is flagged and left out")  # fmt: skip
+    p.add_argument("--disturbed", type=float, default=5,
+                   help="%% of a fan-out window the server or the generator waited for its core (another process "
+                        "had it) from which a run is flagged and left out")  # fmt: skip
     p.add_argument("--login-timeout", type=float, default=60)
     p.add_argument("--idle-timeout", type=float, default=150,
                    help="idle: no new batch enters the room after this many seconds "
                         "(the run then reports how many got in)")  # fmt: skip
-    p.add_argument("--phase-timeout", type=float, default=60, help="longest a fan-out phase may last")
+    p.add_argument("--phase-timeout", type=float,
+                   help="longest a fan-out phase may last (default: --seconds + 40, at least 60)")  # fmt: skip
     p.add_argument("--stall", type=float, default=5, help="a phase ends when nothing arrived for this long")
     p.add_argument("--run-timeout", type=float, default=300, help="longest one run may last, all phases included")
+    p.add_argument("--chatroom-repo", type=Path, default=REPO, metavar="DIR",
+                   help="the checkout chatroom's server runs from (default: this one); e.g. a git worktree "
+                        "of an older commit, to tell a change in the code from a change in the machine")  # fmt: skip
+    p.add_argument("--chatroom-option", action="append", default=[], metavar="OPTION",
+                   help="one more option for the chatroom server, e.g. --chatroom-option=--store=... "
+                        "(repeat for more)")  # fmt: skip
     p.add_argument("--json", metavar="PATH", help="also write every run and the medians as JSON")
     p.add_argument("--profile", metavar="DIR",
                    help="run chatroom under cProfile (twistd --profile --savestats), one .prof per run in DIR; "
@@ -1047,6 +1127,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.modes = list(ALL_MODES) if args.modes == "all" else [m.strip() for m in args.modes.split(",") if m.strip()]
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    try:
+        args.rates = [args.rate] if args.rate else [float(r) for r in args.rates.split(",") if r.strip()]
+    except ValueError:
+        p.error("--rates takes numbers separated by commas")
+    if not args.rates or min(args.rates) <= 0:
+        p.error("--rates must be positive")
+    if args.phase_timeout is None:
+        args.phase_timeout = max(60.0, args.seconds + 40)
     for mode in args.modes:
         if mode not in ALL_MODES:
             p.error(f"unknown mode {mode!r}")
@@ -1068,30 +1156,38 @@ def main(argv=None) -> None:
     cores = os.sched_getaffinity(0)
     if {args.server_core, args.generator_core} <= cores and args.server_core != args.generator_core:
         os.sched_setaffinity(0, {args.generator_core})
+        args.pin = args.server_core
         pinning = f"server on core {args.server_core}, generator on core {args.generator_core}"
     else:
+        args.pin = None
         pinning = "NOT pinned (need two distinct cores)"
     loop_factory, loop_name = make_loop_factory(args.loop)
+    server_revision = revision(args.chatroom_repo)
+    chatroom_options = CHATROOM_BASE_OPTIONS + CHATROOM_LOAD_OPTIONS + args.chatroom_option
     print(f"fanout: {loop_name} event loop; {pinning}; {os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.2f}; "
-          f"chatroom extra options: {' '.join(CHATROOM_BASE_OPTIONS + CHATROOM_LOAD_OPTIONS)}", flush=True)  # fmt: skip
+          f"load average {os.getloadavg()[0]:.2f}; machine {machine_speed(args.pin):.1f} ms for the fixed work\n"
+          f"chatroom from {args.chatroom_repo} at {server_revision}, "
+          f"extra options: {' '.join(chatroom_options)}", flush=True)  # fmt: skip
 
     plan = []
     for mode in args.modes:
         runs = args.idle_runs if mode == "idle" else args.runs
         for _ in range(runs):
-            plan.extend((kind, mode) for kind in args.servers)
+            plan.extend((kind, mode, rate) for rate in rates_of(mode, args) for kind in args.servers)
     records = []
     started = time.perf_counter()
-    for number, (kind, mode) in enumerate(plan, 1):
-        record = run_one(kind, mode, args, loop_factory)
+    for number, (kind, mode, rate) in enumerate(plan, 1):
+        record = run_one(kind, mode, rate, args, loop_factory)
         records.append(record)
         print_run(record, number, len(plan))
     summaries = {}
-    for mode in args.modes:
-        if set(args.servers) == set(SERVERS):
-            summaries[mode] = summarise(records, mode)
-            print(table(mode, summaries[mode], args))
+    if set(args.servers) == set(SERVERS):
+        for mode in args.modes:
+            for rate in rates_of(mode, args):
+                summaries[case_name(mode, rate)] = summarise(records, mode, rate)
+                print(table(summaries[case_name(mode, rate)], args))
+        if "paced" in args.modes:
+            print(rates_table(summaries, args))
     checks = targets(summaries, args)
     if checks:
         print("\n== targets (chatroom, medians above)")
@@ -1099,13 +1195,15 @@ def main(argv=None) -> None:
             print("   " + line)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
-        settings = {k: v for k, v in vars(args).items() if k not in ("json",)}
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "json"}
         Path(args.json).write_text(
             json.dumps(
                 {
                     "settings": settings,
                     "event_loop": loop_name,
-                    "chatroom_options": CHATROOM_BASE_OPTIONS + CHATROOM_LOAD_OPTIONS,
+                    "chatroom_revision": server_revision,
+                    "chatroom_options": chatroom_options,
+                    "load_average": os.getloadavg(),
                     "runs": records,
                     "medians": summaries,
                 },
