@@ -24,10 +24,16 @@ import pyte
 import pytest
 from pyte.graphics import FG_BG_256
 
+from chatroom.core.commands import COMMANDS
 from test_end_to_end import Client, Server
 
 CLIENT = Path(sys.executable).with_name("chatroom-client")
 BLUE, GREEN = FG_BG_256[33], FG_BG_256[40]  # how pyte names the server's 38;5;33 and 38;5;40
+STAMPED = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)")
+
+needs_registered_names = pytest.mark.skipif(
+    not any(command.name == "/register" for command in COMMANDS), reason="the server has no /register yet"
+)
 
 
 class Terminal:
@@ -224,3 +230,149 @@ def test_in_a_terminal_it_logs_back_in_when_the_server_returns(servers, terminal
     assert re.search(r"alice logged in from 127\.0\.0\.1:\d+ \(blue\)", again.log.read_text())
     term.type("\x03\x03")  # clear the line, then leave
     assert term.exit_status() == 0
+
+
+# --password-file and --log on the command line.
+
+
+def test_a_password_file_or_log_that_cannot_be_used_is_a_usage_error_in_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    (tmp_path / "a file").write_text("")
+    for args, said in [
+        (["--password-file", str(tmp_path / "missing")], f"cannot read the password file {tmp_path / 'missing'}: "),
+        (["--password-file", str(tmp_path)], f"cannot read the password file {tmp_path}: "),
+        (["--password-file", str(empty)], f"the password file {empty} has an empty first line"),
+        (
+            ["--log", str(tmp_path / "a file" / "x.log")],
+            f"cannot write the transcript to {tmp_path / 'a file' / 'x.log'}",
+        ),
+    ]:
+        result = run_client("127.0.0.1", "1", "--name", "bot", *args)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith(f"chatroom-client: {said}"), result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def _transcript(path: Path) -> list[str]:
+    """The lines of a transcript without their date and time, checking each has them."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    stamped = [STAMPED.fullmatch(line) for line in lines]
+    assert all(stamped), lines
+    return [found.group(1) for found in stamped]
+
+
+def test_a_pipeline_writes_its_transcript_and_leaves_stdout_as_it_was(servers, tmp_path):
+    server = servers()
+    log = tmp_path / "logs" / "bot.log"
+    result = run_client(
+        "127.0.0.1", str(server.port), "--name", "bot", "--color", "red", "--log", str(log), stdin="hi\nthere\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "" and re.search(r"\n\[\d\d:\d\d\] bot: there\n$", result.stdout)
+    assert _transcript(log) == result.stdout.splitlines()  # every line printed, and nothing else
+    assert "*** Welcome, bot! You are online. Type /help (or @help) for the commands." in _transcript(log)
+    assert "\x1b" not in log.read_text(encoding="utf-8")
+
+
+def test_a_terminal_session_writes_what_its_screen_showed(servers, terminals, tmp_path):
+    server = servers()
+    bob = servers.connect(server).login("bob", "green")
+    log = tmp_path / "alice.log"
+    term = terminals("127.0.0.1", str(server.port), "--name", "alice", "--color", "blue", "--log", str(log))
+    term.wait_for_input_line("alice@lobby>")
+    bob.send("hello alice")
+    term.wait_for(lambda: "bob: hello alice" in term.text(), "bob's line")
+    term.type("/join games\r")
+    term.wait_for_input_line("alice@games>")
+    server.stop()
+    term.wait_for(lambda: "Server is down, you are now disconnected" in term.text(), "the disconnection")
+    term.type("\x04")
+    assert term.exit_status() == 0
+
+    lines = _transcript(log)
+    assert lines[:2] == [
+        "*** Welcome to chatroom. Be kind, and please don't shout in capitals.",
+        "*** What is your name? (up to 20 letters, digits, '-', '_' or '.')",
+    ]
+    assert "> alice" in lines and "> blue" in lines  # the answers the client gave, as the screen shows them
+    assert any(re.fullmatch(r"\[\d\d:\d\d\] bob: hello alice", line) for line in lines)
+    assert "> /join games" in lines and "*** You are in games, alone." in lines
+    assert "-- Server is down, you are now disconnected. Trying again shortly; Enter tries now, Ctrl-D leaves." in lines
+    assert "\x1b" not in log.read_text(encoding="utf-8")
+    for line in lines:  # each on the screen too (it has room for them all; a long one wraps after 100 columns)
+        assert line[:99] in term.text(), line
+
+
+# Registered names, once the server has them.
+
+PASSWORD = "s3cret-horse-battery"
+
+
+def _register(servers, server: Server, name: str, colour: str) -> None:
+    owner = servers.connect(server).login(name, colour)
+    owner.send(f"/register {PASSWORD}")
+    owner.expect(f"{name} is registered")
+    owner.send("/quit")
+    assert owner.closed()
+
+
+@needs_registered_names
+def test_a_pipeline_logs_in_to_a_registered_name_with_a_password_file(servers, tmp_path):
+    server = servers()
+    _register(servers, server, "dora", "teal")
+    secret = tmp_path / "password"
+    secret.write_text(f"{PASSWORD}\n")
+    log = tmp_path / "dora.log"
+    args = ("127.0.0.1", str(server.port), "--name", "dora")
+
+    result = run_client(*args, "--password-file", str(secret), "--log", str(log), stdin="hi\n")
+    assert result.returncode == 0, result.stderr
+    assert "*** Password for dora:" in result.stdout and re.search(r"\] dora: hi\n$", result.stdout)
+    assert "Pick a colour" not in result.stdout
+    assert re.search(r"dora logged in from 127\.0\.0\.1:\d+ \(teal\)", server.log.read_text())  # its own colour
+    assert PASSWORD not in result.stdout + result.stderr + log.read_text(encoding="utf-8")
+
+    from_stdin = run_client("127.0.0.1", str(server.port), stdin=f"dora\n{PASSWORD}\nhello\n")
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert re.search(r"\] dora: hello\n$", from_stdin.stdout) and PASSWORD not in from_stdin.stdout
+
+    secret.write_text("not-the-password\n")
+    wrong = run_client(*args, "--password-file", str(secret), "--log", str(log), stdin="hi\n")
+    assert wrong.returncode == 1
+    assert wrong.stderr == "chatroom-client: wrong password for dora\n"
+    assert wrong.stdout.splitlines()[-1] == "*** Wrong password for dora."
+    assert _transcript(log)[-1] == "-- wrong password for dora"
+    assert "not-the-password" not in log.read_text(encoding="utf-8")
+    assert "not-the-password" not in server.log.read_text() and PASSWORD not in server.log.read_text()
+
+
+@needs_registered_names
+def test_in_a_terminal_the_password_is_typed_unseen_and_used_again_after_a_restart(servers, terminals, tmp_path):
+    first = servers()
+    _register(servers, first, "dora", "teal")
+    log = tmp_path / "dora.log"
+    term = terminals("127.0.0.1", str(first.port), "--name", "dora", "--log", str(log))
+    term.wait_for_input_line("password>")
+    term.type("wrong-one")
+    term.wait_for_input_line("password> *********")  # asterisks, one a character
+    term.type("\r")
+    term.wait_for(lambda: "Wrong password for dora." in term.text(), "the refusal")
+    term.wait_for_input_line("password>")
+    term.type(f"{PASSWORD}\r")
+    term.wait_for_input_line("dora@lobby>")
+    term.type("\x1b[A")  # Up: no password in the history
+    time.sleep(0.2)
+    assert term.input_line() == "dora@lobby>"
+
+    first.stop()
+    term.wait_for(lambda: "Server is down" in term.text(), "the disconnection")
+    db = first.log.parent / "chatroom.sqlite3"
+    again = servers("--port", f"tcp:{first.port}:interface=127.0.0.1", "--db", str(db))
+    term.wait_for_input_line("dora@lobby>", timeout=30)  # logged in again, nobody asked
+    assert re.search(r"dora logged in from 127\.0\.0\.1:\d+ \(teal\)", again.log.read_text())
+    term.type("\x04")
+    assert term.exit_status() == 0
+    for secret in (PASSWORD, "wrong-one"):
+        assert secret not in term.text()
+        assert secret not in log.read_text(encoding="utf-8")
