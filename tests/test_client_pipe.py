@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import re
+import termios
 
 import pytest
 
@@ -269,3 +270,37 @@ def test_the_transcript_of_a_wrong_password_says_so_and_never_holds_it(run_pipe,
     text = log.read_text(encoding="utf-8")
     assert "*** Password for dora:" in text and text.endswith(" -- wrong password for dora\n")
     assert "not the one" not in text
+
+
+def test_a_password_typed_on_a_terminal_for_stdin_is_not_shown(hall):
+    """stdin a terminal, stdout not (`chatroom-client > file`): the terminal hides the password as it is typed."""
+    master, terminal = os.openpty()
+    out, err = io.StringIO(), io.StringIO()
+
+    def echoing() -> bool:
+        return bool(termios.tcgetattr(terminal)[3] & termios.ECHO)
+
+    async def go() -> int:
+        client = PipeClient(Conversation(), HallConnection(hall), terminal, out, err)
+        task = asyncio.create_task(client.run())
+        os.write(master, b"dora\n")
+        await until(lambda: client.conversation.person_types_password and not echoing())
+        os.write(master, f"{PASSWORD}\n".encode())
+        await until(lambda: client.conversation.online)
+        assert echoing()  # back as it was
+        os.write(master, b"hi\n\x04")  # a line, then Ctrl-D: the end of stdin
+        status = await asyncio.wait_for(task, 15)
+        client.stdin_reader.join(5)
+        return status
+
+    try:
+        assert echoing()
+        status = asyncio.run(go())
+        os.set_blocking(master, False)
+        shown = os.read(master, 65536)
+    finally:
+        os.close(master)
+        os.close(terminal)
+    assert status == 0, err.getvalue()
+    assert b"dora" in shown and b"hi" in shown  # what else was typed, the terminal showed
+    assert PASSWORD.encode() not in shown

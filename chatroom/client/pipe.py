@@ -11,6 +11,9 @@ colour it was given, or refuses a password (from --password-file or stdin:
 sending the same one again would not help). After a /quit, the server's
 goodbye ends it with 0.
 
+When stdin is a terminal (and stdout is not), the terminal does not show what
+is typed while the password prompt waits for stdin's next line.
+
 The same round trip paces a long input: after every WINDOW lines the client
 waits for it before sending more. The server lets a burst of lines through
 and then slows a sender, kicking one that gets far ahead; a paced client
@@ -28,6 +31,11 @@ import threading
 from collections import deque
 from typing import TextIO
 
+try:
+    import termios
+except ImportError:  # not a POSIX system: no terminal settings to change
+    termios = None
+
 from chatroom.client.connection import Connection
 from chatroom.client.conversation import Conversation, is_quit
 from chatroom.client.server_text import plain, with_colours
@@ -37,6 +45,30 @@ DRAIN_TIMEOUT = 10.0
 QUIET = 1.0
 WINDOW = 8  # lines sent before waiting for the server to catch up: within its burst of 10
 DOWN = "Server is down, you are now disconnected."
+
+
+class TypingShown:
+    """Whether a terminal on stdin shows what is typed; changed only while the password is typed, then put back."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self._hidden = False
+        self._saved = None
+        if termios is not None and os.isatty(fd):
+            with contextlib.suppress(termios.error):
+                self._saved = termios.tcgetattr(fd)
+
+    def hide(self, hidden: bool) -> None:
+        if self._saved is None or hidden == self._hidden:
+            return
+        with contextlib.suppress(termios.error):  # the terminal may be gone already
+            attributes = termios.tcgetattr(self.fd)
+            if hidden:
+                attributes[3] &= ~termios.ECHO
+            else:
+                attributes[3] |= self._saved[3] & termios.ECHO
+            termios.tcsetattr(self.fd, termios.TCSANOW, attributes)
+        self._hidden = hidden
 
 
 class PipeClient:
@@ -70,6 +102,7 @@ class PipeClient:
         self._changed = asyncio.Event()  # something arrived, from stdin or from the server
         self._last_heard = 0.0
         self.stdin_reader: threading.Thread | None = None
+        self._typing = TypingShown(stdin_fd)
 
     async def run(self) -> int:
         """Pass lines both ways until done; the exit status."""
@@ -85,6 +118,7 @@ class PipeClient:
         finally:
             for task in (server, stdin):
                 task.cancel()
+            self._typing.hide(False)
             await self.connection.close()
 
     # Server to stdout.
@@ -106,6 +140,7 @@ class PipeClient:
                 return f"the server refused the login: {login.refusal}"
             if heard.answer is not None:
                 await self.connection.send(heard.answer)
+            self._typing.hide(self.conversation.person_types_password)
             self._changed.set()
         self._closed = True
         self._changed.set()
@@ -189,6 +224,7 @@ class PipeClient:
 
     async def _send(self, line: str) -> None:
         self.conversation.said(line)
+        self._typing.hide(self.conversation.person_types_password)
         self._quitting = self._quitting or (self.conversation.online and is_quit(line))
         await self.connection.send(line)
 
