@@ -146,13 +146,19 @@ SERVERS = {
 }
 
 
+def checkout(kind: str, args: argparse.Namespace) -> Path:
+    """Where a chatroom server runs from: DIR for chatroom@DIR, else --chatroom-repo."""
+    folder = kind.partition("@")[2]
+    return Path(folder) if folder else args.chatroom_repo
+
+
 def start_server(kind: str, args: argparse.Namespace, profile: str | None = None) -> Process:
     """A fresh server for one run, on the server core (if pinning is possible)."""
-    if kind == "chatroom":
+    if kind.startswith("chatroom"):
         twistd = ("--profile", profile, "--savestats") if profile else ()
         return Server(
             *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS, *args.chatroom_option,
-            prefix="fanout-chatroom-", core=args.pin, twistd_options=twistd, repo=args.chatroom_repo,
+            prefix="fanout-chatroom-", core=args.pin, twistd_options=twistd, repo=checkout(kind, args),
             stop_timeout=30 if profile else 5,
         )  # fmt: skip
     return Ngircd(prefix="fanout-ngircd-", core=args.pin, stop_timeout=5)
@@ -360,7 +366,7 @@ class Bench:
 
     def __init__(self, server: Process, args: argparse.Namespace, loop: asyncio.AbstractEventLoop):
         self.server = server
-        self.wire = SERVERS[server.name]
+        self.wire = SERVERS[server.name]  # chatroom@DIR is a chatroom too
         self.args = args
         self.loop = loop
         self.irc = self.wire.irc
@@ -751,10 +757,11 @@ def machine_speed(core: int | None) -> float:
 
 def run_one(kind: str, mode: str, rate: float | None, args: argparse.Namespace, loop_factory) -> dict:
     profile = None
-    if args.profile and kind == "chatroom":
+    if args.profile and kind.startswith("chatroom"):
         os.makedirs(args.profile, exist_ok=True)
-        runs = len(list(Path(args.profile).glob(f"chatroom-{mode}-*.prof")))
-        profile = os.path.abspath(os.path.join(args.profile, f"chatroom-{mode}-{runs + 1}.prof"))
+        name = kind.replace("@", "-").replace("/", "_")
+        runs = len(list(Path(args.profile).glob(f"{name}-{mode}-*.prof")))
+        profile = os.path.abspath(os.path.join(args.profile, f"{name}-{mode}-{runs + 1}.prof"))
     speed = machine_speed(args.pin)
     started = time.perf_counter()
     server: Process | None = None
@@ -857,11 +864,24 @@ def case_name(mode: str, rate: float | None) -> str:
     return mode if rate is None else f"{mode} {rate / 1000:g}k"
 
 
-def summarise(records: list[dict], mode: str, rate: float | None) -> dict:
+def label(kind: str) -> str:
+    """A server's name in the tables: chatroom@DIR by the last part of DIR."""
+    base, _, folder = kind.partition("@")
+    return f"{base}@{Path(folder).name}" if folder else kind
+
+
+def compared(servers: list[str]) -> tuple[str, str] | None:
+    """The two servers whose ratio is printed: chatroom/ngircd if both ran, else the first two."""
+    if "chatroom" in servers and "ngircd" in servers:
+        return "chatroom", "ngircd"
+    return (servers[0], servers[1]) if len(servers) >= 2 else None
+
+
+def summarise(records: list[dict], mode: str, rate: float | None, servers: list[str]) -> dict:
     """Medians per server over the usable runs: neither the generator saturated nor either core disturbed."""
-    summary: dict = {"mode": mode, "rate": rate}
+    summary: dict = {"mode": mode, "rate": rate, "servers": servers, "compared": compared(servers)}
     mine = [r for r in records if r["mode"] == mode and r.get("rate") == rate]
-    for kind in SERVERS:
+    for kind in servers:
         runs = [r for r in mine if r["server"] == kind and r["ok"]]
         usable = [r for r in runs if not r["saturated"] and not r.get("disturbed")]
         chosen, none_usable = (usable, False) if usable else (runs, bool(runs))
@@ -878,7 +898,10 @@ def summarise(records: list[dict], mode: str, rate: float | None) -> dict:
         }
     ratios = {}
     for key, *_ in FIGURES[mode]:
-        a, b = summary["chatroom"]["figures"][key], summary["ngircd"]["figures"][key]
+        if summary["compared"] is None:
+            ratios[key] = None
+            continue
+        a, b = (summary[kind]["figures"][key] for kind in summary["compared"])
         ratios[key] = a / b if a is not None and b else None
     summary["ratio"] = ratios
     return summary
@@ -902,26 +925,29 @@ def describe(mode: str, rate: float | None, args: argparse.Namespace) -> str:
 
 
 def table(summary: dict, args: argparse.Namespace) -> str:
-    mode = summary["mode"]
+    mode, servers, pair = summary["mode"], summary["servers"], summary["compared"]
     out = [f"\n== {describe(mode, summary['rate'], args)}"]
-    chat, irc = summary["chatroom"], summary["ngircd"]
+    counts = ", ".join(f"{label(k)} {summary[k]['ok'] - summary[k]['left_out']}/{summary[k]['runs']}" for k in servers)
+    widths = [max(14, len(label(k)) + 2) for k in servers]
+    out.append(f"   median of usable runs: {counts} (failed, generator-saturated and disturbed runs are left out)")
+    ratio_head = "" if pair is None else ("ratio" if pair == ("chatroom", "ngircd") else "ratio 1/2")
     out.append(
-        f"   median of usable runs: chatroom {chat['ok'] - chat['left_out']}/{chat['runs']}, "
-        f"ngircd {irc['ok'] - irc['left_out']}/{irc['runs']} "
-        f"(failed, generator-saturated and disturbed runs are left out)"
+        f"   {'figure':<32}"
+        + "".join(f"{label(k):>{w}}" for k, w in zip(servers, widths, strict=True))
+        + f"{ratio_head:>10}"
     )
-    out.append(f"   {'figure':<32}{'chatroom':>14}{'ngircd':>14}{'ratio':>9}")
-    for key, label, fmt, _ in FIGURES[mode]:
+    for key, name, fmt, _ in FIGURES[mode]:
         cells = []
-        for kind in ("chatroom", "ngircd"):
+        for kind, width in zip(servers, widths, strict=True):
             value = summary[kind]["figures"][key]
             text = "-" if value is None else fmt.format(value)
             if summary[kind]["none_usable"] and value is not None:
                 text += "!"
-            cells.append(text)
+            cells.append(f"{text:>{width}}")
         ratio = summary["ratio"][key]
-        out.append(f"   {label:<32}{cells[0]:>14}{cells[1]:>14}{'-' if ratio is None else f'{ratio:.2f}':>9}")
-    if chat["none_usable"] or irc["none_usable"]:
+        shown = "" if pair is None else ("-" if ratio is None else f"{ratio:.2f}")
+        out.append(f"   {name:<32}{''.join(cells)}{shown:>10}")
+    if any(summary[k]["none_usable"] for k in servers):
         out.append(
             "   ! every run of this server saturated the generator or was disturbed: "
             "the medians of all its runs, a figure of the generator or the machine more than of the server"
@@ -931,33 +957,33 @@ def table(summary: dict, args: argparse.Namespace) -> str:
 
 def rates_table(summaries: dict, args: argparse.Namespace) -> str:
     """Paced latency against offered load, side by side: where each server nears saturation."""
+    paced = [summary for summary in summaries.values() if summary["mode"] == "paced"]
+    servers, pair = paced[0]["servers"], paced[0]["compared"]
     out = [
         f"\n== paced, by offered rate ({args.seconds:g} s each; medians; CPU is % of the server's core,"
         f" '*' from {NEAR_SATURATION_PCT}%: near saturation, latency is mostly queueing)",
-        f"   {'offered/s':>10} | {'chatroom p50':>12} {'p99':>7} {'CPU':>5} {'µs/del':>7}"
-        f" | {'ngircd p50':>10} {'p99':>7} {'CPU':>5} {'µs/del':>7} | {'p99 ratio':>9}",
+        f"   {'offered/s':>10}"
+        + "".join(
+            f" | {label(k) + ' p50':>{max(12, len(label(k)) + 4)}} {'p99':>7} {'CPU':>5} {'µs/del':>6}" for k in servers
+        )
+        + ("" if pair is None else f" | {'p99 ratio':>9}"),
     ]
-    for summary in summaries.values():
-        if summary["mode"] != "paced":
-            continue
-        cells = []
-        for kind in ("chatroom", "ngircd"):
+    for summary in paced:
+        row = f"   {summary['rate']:>10,.0f}"
+        for kind in servers:
             f = summary[kind]["figures"]
             cpu = f["server_cpu_pct"]
             star = "*" if cpu is not None and cpu >= NEAR_SATURATION_PCT else " "
             bang = "!" if summary[kind]["none_usable"] else ""
-            cells.append(
-                (f"{f['p50_ms']:.1f}" if f["p50_ms"] is not None else "-",
-                 f"{f['p99_ms']:.1f}{bang}" if f["p99_ms"] else "-",
-                 f"{cpu:.0f}%{star}" if cpu is not None else "-",
-                 f"{f['server_us_per_delivery']:.2f}" if f["server_us_per_delivery"] else "-")
-            )  # fmt: skip
-        ratio = summary["ratio"]["p99_ms"]
-        (a50, a99, acpu, aus), (b50, b99, bcpu, bus) = cells
-        out.append(
-            f"   {summary['rate']:>10,.0f} | {a50:>12} {a99:>7} {acpu:>5} {aus:>7}"
-            f" | {b50:>10} {b99:>7} {bcpu:>5} {bus:>7} | {'-' if ratio is None else f'{ratio:.2f}':>9}"
-        )
+            p50 = "-" if f["p50_ms"] is None else f"{f['p50_ms']:.1f}"
+            p99 = "-" if f["p99_ms"] is None else f"{f['p99_ms']:.1f}{bang}"
+            cpu_text = "-" if cpu is None else f"{cpu:.0f}%{star}"
+            us = "-" if f["server_us_per_delivery"] is None else f"{f['server_us_per_delivery']:.2f}"
+            row += f" | {p50:>{max(12, len(label(kind)) + 4)}} {p99:>7} {cpu_text:>5} {us:>6}"
+        if pair is not None:
+            ratio = summary["ratio"]["p99_ms"]
+            row += f" | {'-' if ratio is None else f'{ratio:.2f}':>9}"
+        out.append(row)
     return "\n".join(out)
 
 
@@ -968,6 +994,9 @@ def targets(summaries: dict, args: argparse.Namespace) -> list[str]:
 
     def verdict(ok: bool | None) -> str:
         return "?" if ok is None else ("PASS" if ok else "FAIL")
+
+    if not {"chatroom", "ngircd"} <= set(args.servers):
+        return lines
 
     def both(case: str, key: str) -> tuple:
         return summaries[case]["chatroom"]["figures"][key], summaries[case]["ngircd"]["figures"][key]
@@ -1002,7 +1031,7 @@ def targets(summaries: dict, args: argparse.Namespace) -> list[str]:
 
 
 def print_run(record: dict, number: int, total: int) -> None:
-    head = f"[{number}/{total}] {case_name(record['mode'], record.get('rate')):<11} {record['server']:<8}"
+    head = f"[{number}/{total}] {case_name(record['mode'], record.get('rate')):<11} {label(record['server']):<8}"
     if not record["ok"]:
         print(f"{head} FAILED: {record['error']}", flush=True)
         for note in record.get("server_drop_notes", [])[:3]:
@@ -1060,8 +1089,10 @@ def revision(repo: Path) -> str:
         dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--", "chatroom", "twisted"],
                                capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return (commit or "unknown") + (" + uncommitted changes" if dirty else "")
+        return "an unknown commit"
+    if not commit:
+        return "an unknown commit (not a git checkout)"
+    return commit + (" + uncommitted changes" if dirty else "")
 
 
 # ----------------------------------------------------------------------------
@@ -1071,7 +1102,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--modes", default=",".join(DEFAULT_MODES),
                    help=f"comma-separated, from: {' '.join(ALL_MODES)}; or 'all'")  # fmt: skip
-    p.add_argument("--servers", default="chatroom,ngircd", help="which servers, alternated in this order")
+    p.add_argument("--servers", default="chatroom,ngircd",
+                   help="which servers, alternated in this order: chatroom, ngircd, and chatroom@DIR for chatroom "
+                        "from another checkout (e.g. a git worktree of the commit before a change: before and "
+                        "after in the same run)")  # fmt: skip
     p.add_argument("--runs", type=int, default=3, help="runs per server and mode (and rate; medians are printed)")
     p.add_argument("--idle-runs", type=int, default=1, help="runs of the idle mode (it is the slowest)")
     p.add_argument("--clients", "-n", type=int, default=1000, help="N: clients in the room")
@@ -1139,8 +1173,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         if mode not in ALL_MODES:
             p.error(f"unknown mode {mode!r}")
     for server in args.servers:
-        if server not in SERVERS:
-            p.error(f"unknown server {server!r}")
+        base, _, folder = server.partition("@")
+        if base not in SERVERS or (folder and (base != "chatroom" or not Path(folder).is_dir())):
+            p.error(f"unknown server {server!r}: chatroom, ngircd, or chatroom@DIR with DIR a checkout")
+    if len(set(args.servers)) != len(args.servers):
+        p.error("each server once in --servers")
     if args.clients <= args.senders + 1:
         p.error("--clients must exceed --senders + 1")
     return args
@@ -1162,12 +1199,12 @@ def main(argv=None) -> None:
         args.pin = None
         pinning = "NOT pinned (need two distinct cores)"
     loop_factory, loop_name = make_loop_factory(args.loop)
-    server_revision = revision(args.chatroom_repo)
+    revisions = {k: f"{checkout(k, args)} at {revision(checkout(k, args))}" for k in args.servers if k != "ngircd"}
     chatroom_options = CHATROOM_BASE_OPTIONS + CHATROOM_LOAD_OPTIONS + args.chatroom_option
     print(f"fanout: {loop_name} event loop; {pinning}; {os.cpu_count()} cores; "
-          f"load average {os.getloadavg()[0]:.2f}; machine {machine_speed(args.pin):.1f} ms for the fixed work\n"
-          f"chatroom from {args.chatroom_repo} at {server_revision}, "
-          f"extra options: {' '.join(chatroom_options)}", flush=True)  # fmt: skip
+          f"load average {os.getloadavg()[0]:.2f}; machine {machine_speed(args.pin):.1f} ms for the fixed work"
+          + "".join(f"\n{kind} from {where}" for kind, where in revisions.items())
+          + f"\nchatroom's extra options: {' '.join(chatroom_options)}", flush=True)  # fmt: skip
 
     plan = []
     for mode in args.modes:
@@ -1181,10 +1218,10 @@ def main(argv=None) -> None:
         records.append(record)
         print_run(record, number, len(plan))
     summaries = {}
-    if set(args.servers) == set(SERVERS):
+    if len(args.servers) >= 2:
         for mode in args.modes:
             for rate in rates_of(mode, args):
-                summaries[case_name(mode, rate)] = summarise(records, mode, rate)
+                summaries[case_name(mode, rate)] = summarise(records, mode, rate, args.servers)
                 print(table(summaries[case_name(mode, rate)], args))
         if "paced" in args.modes:
             print(rates_table(summaries, args))
@@ -1201,7 +1238,7 @@ def main(argv=None) -> None:
                 {
                     "settings": settings,
                     "event_loop": loop_name,
-                    "chatroom_revision": server_revision,
+                    "chatroom_revisions": revisions,
                     "chatroom_options": chatroom_options,
                     "load_average": os.getloadavg(),
                     "runs": records,
