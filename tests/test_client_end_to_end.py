@@ -376,3 +376,15 @@ def test_in_a_terminal_the_password_is_typed_unseen_and_used_again_after_a_resta
     for secret in (PASSWORD, "wrong-one"):
         assert secret not in term.text()
         assert secret not in log.read_text(encoding="utf-8")
+
+
+@needs_registered_names
+def test_in_a_terminal_a_wrong_password_file_ends_the_client_with_one_line(servers, terminals, tmp_path):
+    server = servers()
+    _register(servers, server, "dora", "teal")
+    secret = tmp_path / "password"
+    secret.write_text("not-the-password\n")
+    term = terminals("127.0.0.1", str(server.port), "--name", "dora", "--password-file", str(secret))
+    assert term.exit_status() == 1
+    term.wait_for(lambda: "chatroom-client: wrong password for dora" in term.text(), "the reason")
+    assert "not-the-password" not in term.text()

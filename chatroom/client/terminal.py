@@ -149,7 +149,7 @@ class TerminalClient:
         """Chat over `connection` (and the ones after it) until the person leaves; the exit status."""
         self.connection = connection
         self._network = asyncio.create_task(self._stay_connected())
-        typing = asyncio.create_task(self._read_input())
+        typing = asyncio.create_task(self._read_input())  # it starts at the first await: inside patch_stdout
         try:
             with patch_stdout():
                 await asyncio.wait({typing, self._network}, return_when=asyncio.FIRST_COMPLETED)
