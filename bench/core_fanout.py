@@ -35,6 +35,9 @@ class CountingPeer:
         self.last = event.telnet
         self.received += 1
 
+    def expect_secret(self, secret: bool) -> None:
+        pass
+
     def disconnect(self) -> None:
         pass
 

@@ -41,6 +41,9 @@ class FakePeer:
         self.events.append(event)
         self.sent.append(event.telnet)
 
+    def expect_secret(self, secret: bool) -> None:
+        self.secret = secret
+
     def disconnect(self) -> None:
         self.disconnected = True
 

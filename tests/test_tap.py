@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import queue
 import time
 
 import pytest
@@ -97,12 +98,29 @@ def test_every_option_is_documented():
         assert option in help_text
 
 
+class ThreadedMemoryReactor(MemoryReactorClock):
+    """A memory reactor that the store's thread can hand results to; they run when `run_from_threads` is called."""
+
+    def __init__(self):
+        super().__init__()
+        self.from_threads: queue.Queue = queue.Queue()
+
+    def callFromThread(self, function, *args):
+        self.from_threads.put((function, args))
+
+    def run_from_threads(self, until) -> None:
+        while not until():
+            function, args = self.from_threads.get(timeout=10)
+            function(*args)
+
+
 def test_the_service_listens_logs_and_closes_its_log(tmp_path):
-    reactor = MemoryReactorClock()
+    reactor = ThreadedMemoryReactor()
     log = tmp_path / "chat.log"
     options = parse(
-        "--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3", "--max-backlog-kib", "128"
-    )
+        "--port", "tcp:4321:interface=127.0.0.1", "--logfile", str(log), "--history", "3", "--max-backlog-kib", "128",
+        "--db", str(tmp_path / "chat.sqlite3"),
+    )  # fmt: skip
     service = makeService(options, reactor=reactor)
     service.privilegedStartService()
     service.startService()
@@ -111,7 +129,8 @@ def test_the_service_listens_logs_and_closes_its_log(tmp_path):
     assert factory.hall.settings.history == 3
     assert factory.max_backlog == 128 * 1024
     Logger(namespace="test").info("an event from Twisted")
-    service.stopService()
+    stopped = service.stopService()
+    reactor.run_from_threads(until=lambda: stopped.called)  # the store writes what it holds, then closes
     logger.info("after stop: must not reach the file")
     text = log.read_text()
     assert "chatroom starting" in text

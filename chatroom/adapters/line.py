@@ -17,7 +17,7 @@ from twisted.protocols.basic import LineReceiver
 from chatroom.adapters.connections import Connections
 from chatroom.adapters.sending import SendBacklog, WriteBatch
 from chatroom.adapters.tcp import can_send_now, keep_alive, peer_address, send_now
-from chatroom.adapters.telnet import TelnetFilter
+from chatroom.adapters.telnet import ECHO, TelnetFilter
 from chatroom.core.events.model import Goodbye, Stamp
 from chatroom.core.events.terminal import EOL
 from chatroom.core.settings import Settings
@@ -40,15 +40,19 @@ class LineEndings:
 
     def __init__(self) -> None:
         self._after_cr = False
+        self.telnet_style = False  # whether lines have ended in CR LF or CR NUL, as a telnet client ends them
 
     def normalise(self, data: bytes) -> bytes:
         if not data:
             return data
         if self._after_cr and data[:1] in (b"\n", b"\0"):
             data = data[1:]
+            self.telnet_style = True
         self._after_cr = data.endswith(b"\r")
         if b"\r" not in data:
             return data
+        if b"\r\n" in data or b"\r\0" in data:
+            self.telnet_style = True
         return data.replace(b"\r\n", b"\n").replace(b"\r\0", b"\n").replace(b"\r", b"\n")
 
 
@@ -73,6 +77,7 @@ class ChatProtocol(LineReceiver):
         self._pending: list[bytes] = []  # sent since the last flush, not yet written
         self._ignored = 0  # bytes read and dropped since the server said goodbye
         self._direct = False  # whether flush may write to the socket itself
+        self._echo_off = False  # whether we told a telnet client we echo (so it shows nothing), for a password
 
     def connectionMade(self) -> None:
         self.address = peer_address(self.transport)
@@ -114,6 +119,21 @@ class ChatProtocol(LineReceiver):
                 return
             self.factory.batch.add(self)
         pending.append(event.telnet)
+
+    def expect_secret(self, secret: bool) -> None:
+        """A password comes next (or has come): a telnet client is told not to show it as it is typed.
+
+        Only a client that speaks telnet (it sent a telnet command, or ends
+        its lines with CR LF as telnet does; netcat sends a bare LF) is sent
+        telnet bytes: anyone else would see them as junk. The server then
+        echoes nothing, not even the Enter, so it sends the line end itself.
+        """
+        if secret and not self._echo_off and (self._telnet.spoke_telnet or self._endings.telnet_style):
+            self._echo_off = True
+            self._send_bytes(self._telnet.will(ECHO))
+        elif not secret and self._echo_off:
+            self._echo_off = False
+            self._send_bytes(EOL.encode() + self._telnet.wont(ECHO))
 
     def _send_bytes(self, data: bytes) -> None:
         """Bytes of the adapter's own (telnet answers), after what was delivered before them."""

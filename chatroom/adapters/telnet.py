@@ -19,6 +19,7 @@ from typing import Protocol
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 BRK, IP = 243, 244  # what telnet sends for Break and Ctrl-C
+ECHO = 1  # the option by which the server, not the client, echoes what is typed: for passwords
 _IAC_BYTE = bytes([IAC])
 
 _DATA, _COMMAND, _OPTION, _SUBNEGOTIATION, _SUBNEGOTIATION_IAC = range(5)
@@ -48,6 +49,18 @@ class TelnetFilter:
         self._verb = 0
         self._skipped = 0
         self._refused: set[tuple[int, int]] = set()  # at most 2 x 256: one answer per offer
+        self._offered: set[int] = set()  # options we offered (WILL): the client's DO is its yes, not a request
+        self.spoke_telnet = False  # whether the client has sent a telnet command
+
+    def will(self, option: int) -> bytes:
+        """What offers `option` to the client (ECHO: the server echoes, so the client shows nothing)."""
+        self._offered.add(option)
+        return bytes((IAC, WILL, option))
+
+    def wont(self, option: int) -> bytes:
+        """What takes an offer of `option` back."""
+        self._offered.discard(option)
+        return bytes((IAC, WONT, option))
 
     def feed(self, data: bytes) -> None:
         if self._state == _DATA and _IAC_BYTE not in data:
@@ -63,6 +76,7 @@ class TelnetFilter:
                     break
                 kept += data[i:iac]
                 self._state = _COMMAND
+                self.spoke_telnet = True
                 i = iac + 1
                 continue
             self._step(data[i], kept)
@@ -93,11 +107,14 @@ class TelnetFilter:
                 self._user.telnet_interrupt()
             # NOP, AYT, GA, ...: nothing to show
         elif state == _OPTION:
-            # We keep every option off: refuse an offer once, never answer a
-            # refusal (answering those is what makes two telnets loop forever,
-            # and answering every repeat would let a client that never reads
-            # make us queue replies without end).
+            # We keep every option off but the ones we offered: refuse an offer
+            # once, never answer a refusal or a yes to our own offer (answering
+            # those is what makes two telnets loop forever, and answering every
+            # repeat would let a client that never reads make us queue replies
+            # without end).
             answer = {WILL: DONT, DO: WONT}.get(self._verb)
+            if self._verb in (DO, DONT) and byte in self._offered:
+                answer = None
             if answer and (self._verb, byte) not in self._refused:
                 self._refused.add((self._verb, byte))
                 self._user.telnet_reply(bytes((IAC, answer, byte)))

@@ -96,7 +96,7 @@ class WebPeer(WebSocketServerProtocol):
             self._last_words(Goodbye(Stamp(0, self.factory.hall.clock.seconds()), connections.refusal))
             return
         connections.arrived(self, host)
-        self._queue(self.factory.hello)
+        self._queue(self.factory.hello())
         self.session = self.factory.hall.connect(self)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
@@ -160,6 +160,9 @@ class WebPeer(WebSocketServerProtocol):
     def deliver(self, event: Event) -> None:
         self._queue(event.web)
 
+    def expect_secret(self, secret: bool) -> None:
+        """The page shows a password field for a password prompt by itself."""
+
     def _queue(self, data: bytes) -> None:
         if self._cut_off or self.state != self.STATE_OPEN:  # closing: autobahn refuses to send any more
             return
@@ -222,16 +225,6 @@ class WebFactory(WebSocketServerFactory):
         self.max_backlog = max_backlog
         self.connections = connections if connections is not None else Connections()
         self.batch = WriteBatch(hall.clock)
-        self.hello = _encode(
-            {
-                "type": "hello",
-                "id": 0,
-                "epoch": hall.epoch,
-                "colours": [colour.name for colour in COLOURS],
-                "commands": list(SPELLINGS),
-                "max_line": max_line,
-            }
-        )
         hard_limit = max(HARD_LIMIT_FLOOR, 4 * max_line)
         self.setProtocolOptions(
             webStatus=False,  # a plain GET of /chat is told to upgrade (426), not shown a status page
@@ -242,6 +235,19 @@ class WebFactory(WebSocketServerFactory):
             autoPingTimeout=ping_interval,
             closeHandshakeTimeout=CLOSE_TIMEOUT,
             openHandshakeTimeout=CLOSE_TIMEOUT,
+        )
+
+    def hello(self) -> bytes:
+        """The first message: what the page needs to know of this server (its epoch is the store's, once open)."""
+        return _encode(
+            {
+                "type": "hello",
+                "id": 0,
+                "epoch": self.hall.epoch,
+                "colours": [colour.name for colour in COLOURS],
+                "commands": list(SPELLINGS),
+                "max_line": self.max_line,
+            }
         )
 
 

@@ -111,6 +111,26 @@ def _colour(hall: Hall, session: Session, args: str) -> None:
     hall.recolour(session, colour)
 
 
+def _history(hall: Hall, session: Session, args: str) -> None:
+    hall.history(session, args)
+
+
+def _register(hall: Hall, session: Session, args: str) -> None:
+    hall.accounts.register(session, args)
+
+
+def _password(hall: Hall, session: Session, args: str) -> None:
+    old, _, new = args.partition(" ")
+    if not new:
+        session.error(f"Usage: {_BY_SPELLING['/password'].usage()}")
+        return
+    hall.accounts.change_password(session, old, new)
+
+
+def _unregister(hall: Hall, session: Session, args: str) -> None:
+    hall.accounts.unregister(session, args)
+
+
 def _time(hall: Hall, session: Session, args: str) -> None:
     session.notice(f"Server time: {hall.server_time()}")
 
@@ -131,6 +151,12 @@ COMMANDS: tuple[Command, ...] = (
     Command(("/me",), "ACTION", "shows '* yourname ACTION'", _me, True),
     Command(("/nick",), "NAME", "changes your name", _nick, True),
     Command(("/color", "/colour"), "COLOR", "changes the colour of your name", _colour, True),
+    Command(("/history",), "[N]", "the last N lines said in your room (50; at most 500)", _history),
+    Command(
+        ("/register",), "PASSWORD", "claims your name: logging in with it will ask for this password", _register, True
+    ),
+    Command(("/password",), "OLD NEW", "changes the password of your registered name", _password, True),
+    Command(("/unregister",), "PASSWORD", "gives your registered name back to everyone", _unregister, True),
     Command(("/time",), "", "the server's date and time", _time),
     Command(("/quit", "/exit", "@disconnect", "!leave"), "[MESSAGE]", "leaves the chat; your room is told", _quit),
 )

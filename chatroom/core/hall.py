@@ -9,7 +9,6 @@ and each peer takes the rendering its screen speaks.
 from __future__ import annotations
 
 import random
-import secrets
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from chatroom.core import commands
+from chatroom.core.accounts import Accounts
+from chatroom.core.archive import Archive
 from chatroom.core.events.model import (
     Action,
     Chat,
@@ -31,14 +32,22 @@ from chatroom.core.events.model import (
 from chatroom.core.moderation import ShoutPolicy
 from chatroom.core.names import name_key, name_problem, user_name_problem
 from chatroom.core.panels import Panels
+from chatroom.core.passwords import InlinePasswords
 from chatroom.core.room import LOBBY, Room
 from chatroom.core.session import Peer, Session
 from chatroom.core.settings import Settings
+from chatroom.store.interface import ALL_ROOMS
+from chatroom.store.memory import MemoryStore
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
 
+    from chatroom.core.colours import Colour
     from chatroom.core.events.model import Line
+    from chatroom.core.passwords import Passwords
+    from chatroom.store.interface import Account, Store
+
+HISTORY_DEFAULT, HISTORY_MOST = 50, 500  # lines /history shows without a number, and at most
 
 
 class Hall:
@@ -47,18 +56,32 @@ class Hall:
         clock: IReactorTime,
         settings: Settings | None = None,
         rng: random.Random | None = None,
+        store: Store | None = None,
+        passwords: Passwords | None = None,
     ):
         self.clock = clock
         self.settings = settings = settings or Settings()
         self.rng = rng or random.Random()
+        self.store = store = store or MemoryStore()
         self.stamp = Stamper(clock)
-        self.epoch = secrets.token_hex(8)  # event ids count from 1 again in another epoch (a restart)
         self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
+        self.accounts = Accounts(store, passwords or InlinePasswords(), clock)
+        self.archive = Archive(store, self.stamp, settings.history)
         self.lobby = Room(LOBBY, settings.history)
         self.rooms: dict[str, Room] = {self.lobby.key: self.lobby}
         self.panels = Panels(clock, self.stamp, self.rooms)
         self.sessions: set[Session] = set()  # every connection, logged in or not
         self.names: dict[str, Session] = {}  # name key -> its holder, from the name prompt on
+
+    @property
+    def epoch(self) -> str:
+        """Names the history event ids count in: the same across restarts on the same store."""
+        return self.store.epoch
+
+    def restore(self) -> None:
+        """Before anyone connects: number on from the store's last line, and bring back the rooms' last lines."""
+        self.stamp.follow(self.store.last_id())
+        self.archive.restore(self.lobby)
 
     # Arriving.
 
@@ -69,24 +92,43 @@ class Hall:
         session.start()
         return session
 
-    def claim_name(self, session: Session, name: str) -> str | None:
-        """Give `session` the name `name`; or say why not."""
+    def name_problem(self, name: str) -> str | None:
+        """Why nobody may be called `name`, or None."""
         problem = user_name_problem(name)
+        if problem is None and name_key(name) in commands.AT_WORDS:
+            problem = f"The name {name!r} is reserved: {commands.AT_WORDS[name_key(name)]} is a command."
+        return problem
+
+    def claim_name(self, session: Session, name: str) -> str | None:
+        """Give `session` the name `name`, if nobody online has it; or say why not."""
+        problem = self.name_problem(name)
         if problem:
             return problem
         key = name_key(name)
-        if key in commands.AT_WORDS:
-            return f"The name {name!r} is reserved: {commands.AT_WORDS[key]} is a command."
         holder = self.names.get(key)
         if holder is not None and holder is not session:
             if holder.name.casefold() != name.casefold():
                 return f"The name {name!r} is taken: it looks too much like {holder.name!r}."
             return f"The name {name!r} is taken."
-        if session.key:
-            del self.names[session.key]
-        self.names[key] = session
-        session.set_name(name)
+        self._give_name(session, name)
         return None
+
+    def take_name(self, session: Session, account: Account) -> None:
+        """`session` gave the password of `account`'s name: it is theirs, even from someone online with it."""
+        holder = self.names.get(account.key)
+        if holder is not None and holder is not session:
+            logger.bind(event="takeover", user=account.name, addr=session.peer.address).info(
+                "{} logged in again from {}", account.name, session.peer.address
+            )
+            self._show_out(holder, Goodbye(self.stamp(), f"{account.name} logged in again from elsewhere."),
+                           f"{holder.name} left the chat.")  # fmt: skip
+        self._give_name(session, account.name)
+
+    def _give_name(self, session: Session, name: str) -> None:
+        if session.key and self.names.get(session.key) is session:
+            del self.names[session.key]
+        self.names[name_key(name)] = session
+        session.set_name(name)
 
     def admit(self, session: Session) -> None:
         """A session with a name and a colour comes online, in the lobby."""
@@ -129,9 +171,18 @@ class Hall:
             return
         self._leave_room(session, f"{session.name} left the room.")
         if target is None:
-            target = self.rooms[name_key(name)] = Room(name, self.settings.history)
-            logger.bind(event="room", user=session.name, room=name).info("{} created room {}", session.name, name)
-        self._enter_room(session, target)
+            self._open_room(session, name)
+        else:
+            self._enter_room(session, target)
+
+    def _open_room(self, session: Session, name: str) -> None:
+        kept = self.archive.lines_for(name_key(name))
+        room = self.rooms[name_key(name)] = Room(name, self.settings.history, kept)
+        self.archive.keep(room)
+        logger.bind(event="room", user=session.name, room=name).info("{} created room {}", session.name, name)
+        self._enter_room(session, room)
+        if kept is None:  # not in memory: its last lines come from the store
+            self.archive.fill(room, session)
 
     def _enter_room(self, session: Session, room: Room) -> None:
         others = room.names()
@@ -154,6 +205,7 @@ class Hall:
         logger.bind(event="leave", user=session.name, room=room.name).info("{} left {}", session.name, room.name)
         if not room.members and not room.is_lobby:
             del self.rooms[room.key]
+            self.archive.closed(room)
             logger.bind(event="room", room=room.name).info("room {} closed: its last member left", room.name)
         elif announcement:
             self._announce_move(room, announcement, len(room.members) + 1)
@@ -179,12 +231,14 @@ class Hall:
 
     def say_to_all(self, session: Session, text: str) -> None:
         if self.shouts.allows(session, text):
-            self._post(ToAll(self.stamp(), session.who, text), self.rooms.values(), "*", f"{session.name}: {text}")
+            to_all = ToAll(self.stamp(), session.who, text)
+            self._post(to_all, self.rooms.values(), ALL_ROOMS, f"{session.name}: {text}")
 
     def _post(self, event: Event, rooms: Iterable[Room], where: str, logged: str) -> None:
-        """Public words, made once: posted to `rooms`, logged once."""
+        """Public words, made once: posted to `rooms`, kept in the store once, logged once."""
         for room in rooms:
             room.post(event)
+        self.archive.record(event, where)
         logger.bind(event="message", user=event.speaker.text, room=where).info("[{}] {}", where, logged)
 
     def private(self, sender: Session, recipient_name: str, text: str) -> None:
@@ -210,20 +264,43 @@ class Hall:
             "private message {} -> {}", sender.name, recipient.name
         )
 
+    def history(self, session: Session, count: str) -> None:
+        """/history [N]: the last N lines of `session`'s room, from the store."""
+        if count and not (count.isdigit() and 0 < int(count) <= HISTORY_MOST):
+            session.error(f"/history takes a number of lines from 1 to {HISTORY_MOST}; without one it shows "
+                          f"{HISTORY_DEFAULT}.")  # fmt: skip
+            return
+        self.archive.show(session, int(count) if count else HISTORY_DEFAULT)
+
     def missed(self, session: Session, after: int) -> None:
-        """The lines kept in `session`'s room that came after event number `after`: for a page back from a drop."""
-        room = session.room
-        lines = tuple(line for line in room.history if line.stamp.id > after)
-        if lines:
-            session.deliver(History(self.stamp(), room.name, room.title, lines))
+        """The lines of `session`'s room that came after event number `after`: for a page back from a drop."""
+        self.archive.show(session, HISTORY_MOST, after)
 
     # Changing oneself.
 
     def rename(self, session: Session, name: str) -> None:
-        old = session.name
-        if name == old:
-            session.notice(f"Your name is already {old}.")
+        if name == session.name:
+            session.notice(f"Your name is already {name}.")
             return
+        problem = self.name_problem(name)
+        if problem:
+            session.error(problem)
+            return
+
+        def found(account: Account | None) -> None:
+            if account is not None and account.key not in session.proven:
+                session.error(f"The name {account.name} is registered: its owner logs in with it.")
+            elif session.online:
+                self._rename(session, name)
+
+        def failed(failure) -> None:
+            logger.bind(event="store").error("cannot look up a name: {}", failure.getErrorMessage())
+            session.error("Registered names cannot be checked just now; try again in a moment.")
+
+        session.wait(self.accounts.find(name).addCallback(found), failed)
+
+    def _rename(self, session: Session, name: str) -> None:
+        old = session.name
         problem = self.claim_name(session, name)
         if problem:
             session.error(problem)
@@ -234,9 +311,10 @@ class Hall:
         self.panels.you(session)
         self.panels.changed([room])
 
-    def recolour(self, session: Session, colour) -> None:
+    def recolour(self, session: Session, colour: Colour) -> None:
         session.set_colour(colour)
         session.notice(("Your name now looks like this: ", session.who))
+        self.accounts.remember_colour(session)
         self.panels.you(session)
         self.panels.changed([session.room])
 
@@ -260,6 +338,13 @@ class Hall:
             "{} did not log in within {} s", session.peer.address, self.settings.login_timeout
         )
         words = f"You did not log in within {self.settings.login_timeout} s (a name and a colour). Goodbye!"
+        self._show_out(session, Goodbye(self.stamp(), words), None)
+
+    def refuse(self, session: Session, words: str) -> None:
+        """Close a connection that is not let in (too many wrong passwords), saying why."""
+        logger.bind(event="refused", user=session.name, addr=session.peer.address).warning(
+            "{} refused: {}", session.peer.address, words
+        )
         self._show_out(session, Goodbye(self.stamp(), words), None)
 
     def kick(self, session: Session, reason: str) -> None:

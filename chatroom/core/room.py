@@ -21,11 +21,11 @@ class Member(Protocol):
 
 
 class Room:
-    def __init__(self, name: str, history: int):
+    def __init__(self, name: str, history: int, lines: deque[Event] | None = None):
         self.name = name
         self.key = name_key(name)
         self.members: dict[Member, None] = {}  # an ordered set: join order
-        self.history: deque[Event] = deque(maxlen=history)
+        self.history: deque[Event] = deque(maxlen=history) if lines is None else lines  # its last lines
 
     @property
     def is_lobby(self) -> bool:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
 
+from chatroom.core.accounts import TRIES_PER_CONNECTION, too_many_wrong
 from chatroom.core.colours import Colour, colour_menu, find_colour, pick_colour, unknown_colour
 from chatroom.core.events.model import Error, Event, Line, Name, Notice, Prompt
 from chatroom.core.flood import TokenBucket
@@ -17,11 +18,14 @@ from chatroom.core.text import clean_text
 if TYPE_CHECKING:
     import random
 
+    from twisted.internet.defer import Deferred
     from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
+    from chatroom.core.accounts import Accounts
     from chatroom.core.events.model import Stamper
     from chatroom.core.room import Room
     from chatroom.core.settings import Settings
+    from chatroom.store.interface import Account
 
 
 class Peer(Protocol):
@@ -32,6 +36,9 @@ class Peer(Protocol):
 
     def deliver(self, event: Event) -> None:
         """Queue an event for the client, in the rendering its screen speaks; never blocks."""
+
+    def expect_secret(self, secret: bool) -> None:
+        """The next line is (True) or was (False) a password: keep it off the client's screen if it can be told."""
 
     def disconnect(self) -> None:
         """Close the connection once what was sent has gone out."""
@@ -44,8 +51,15 @@ class Host(Protocol):
     clock: IReactorTime
     rng: random.Random
     stamp: Stamper
+    accounts: Accounts
+
+    def name_problem(self, name: str) -> str | None: ...
 
     def claim_name(self, session: Session, name: str) -> str | None: ...
+
+    def take_name(self, session: Session, account: Account) -> None: ...
+
+    def refuse(self, session: Session, words: str) -> None: ...
 
     def admit(self, session: Session) -> None: ...
 
@@ -57,6 +71,10 @@ class Host(Protocol):
 
     def disconnected(self, session: Session, why: str = "") -> None: ...
 
+
+# Lines kept while a session waits (a name looked up, a password checked: milliseconds); a client still
+# sending this many by then is a script, not a person.
+MAX_LATER = 10_000
 
 BANNER = "Welcome to chatroom. Be kind, and please don't shout in capitals."
 NAME_PROMPT = f"What is your name? (up to {MAX_NAME_LENGTH} letters, digits, '-', '_' or '.')"
@@ -79,7 +97,11 @@ class Session:
         self.room: Room | None = None
         self.shouts = 0
         self.reply_to: Session | None = None
+        self.proven: set[str] = set()  # keys of the registered names this connection gave the password of
         self._handle: Callable[[str], None] = self._answer_name
+        self._busy = 0  # work this session waits on (a name looked up, a password checked)
+        self._wrong_passwords = 0
+        self._later: deque[str] = deque()  # lines that came meanwhile, in order
         rate, burst = hall.settings.flood_rate, hall.settings.flood_burst
         self._bucket = TokenBucket(rate, burst, hall.clock) if rate else None  # a rate of 0: no flood limit
         self._held: deque[str] = deque()  # lines waiting behind the flood limit, oldest first
@@ -94,6 +116,12 @@ class Session:
     def online(self) -> bool:
         return self.room is not None
 
+    @property
+    def host(self) -> str:
+        """The address without its port: what the limits per address count."""
+        host, _, port = self.peer.address.rpartition(":")
+        return host if port.isdigit() else self.peer.address
+
     def start(self) -> None:
         self.notice(BANNER)
         self.prompt("name", NAME_PROMPT)
@@ -103,6 +131,11 @@ class Session:
     def line(self, raw: str) -> None:
         """One line from the client, decoded but not yet cleaned; past the flood limit it waits its turn."""
         if self._handle is _ignore:  # the hall has let this session go; lines still in flight are dropped
+            return
+        if self._busy:  # they go through flood control once the wait is over
+            self._later.append(raw)
+            if len(self._later) > MAX_LATER:
+                self.hall.kick(self, "flooding")
             return
         if self._held or not self._may_go_now(raw):
             self._hold(raw)
@@ -122,15 +155,18 @@ class Session:
         self._held.append(raw)
         if len(self._held) > settings.flood_queue:
             self.hall.kick(self, "flooding")
-        elif self._release_call is None:
-            self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
+        else:
+            self._release_later()
 
     def _release(self) -> None:
         """Send waiting lines as the bucket allows, and come back for the rest."""
         self._release_call = None
-        while self._held and self._bucket.take():
+        while self._held and not self._busy and self._bucket.take():
             self._run(self._held.popleft())
-        if self._held:
+        self._release_later()
+
+    def _release_later(self) -> None:
+        if self._held and not self._busy and self._release_call is None:
             self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
 
     def _run(self, raw: str) -> None:
@@ -141,6 +177,21 @@ class Session:
                 "error handling a line from {}", self.name or self.peer.address
             )
             self.error("Sorry, the server could not handle that line.")
+
+    def wait(self, work: Deferred, failed: Callable) -> None:
+        """Hold this session's next lines until `work` is done: they follow in order, as if it had been at once.
+
+        `failed` handles a failure of `work` (a store that cannot be read, say).
+        """
+        self._busy += 1
+
+        def done(_) -> None:
+            self._busy -= 1
+            while self._later and not self._busy:
+                self.line(self._later.popleft())
+            self._release_later()
+
+        work.addErrback(failed).addBoth(done)
 
     def lost(self) -> None:
         """The connection is gone."""
@@ -181,12 +232,63 @@ class Session:
     # The states a line can arrive in.
 
     def _answer_name(self, raw: str) -> None:
-        problem = self.hall.claim_name(self, raw.strip())
+        name = raw.strip()
+        problem = self.hall.name_problem(name)
         if problem:
             self.prompt("name", NAME_PROMPT, problem)
             return
-        self._handle = self._answer_colour
-        self.prompt("colour", (f"{COLOUR_PROMPT} ", *colour_menu()))
+
+        def found(account: Account | None) -> None:
+            if self._handle is _ignore:
+                return
+            if account is not None:
+                self._ask_password(account)
+                return
+            problem = self.hall.claim_name(self, name)
+            if problem:
+                self.prompt("name", NAME_PROMPT, problem)
+            else:
+                self._handle = self._answer_colour
+                self.prompt("colour", (f"{COLOUR_PROMPT} ", *colour_menu()))
+
+        def failed(failure) -> None:
+            logger.bind(event="store").error("cannot look up a name: {}", failure.getErrorMessage())
+            self.prompt("name", NAME_PROMPT, "Registered names cannot be checked just now; try again in a moment.")
+
+        self.wait(self.hall.accounts.find(name).addCallback(found), failed)
+
+    def _ask_password(self, account: Account, problem: str | None = None) -> None:
+        self._handle = lambda raw: self._answer_password(account, raw)
+        self.peer.expect_secret(True)
+        self.prompt("password", PASSWORD_PROMPT.format(name=account.name), problem)
+
+    def _answer_password(self, account: Account, raw: str) -> None:
+        self.peer.expect_secret(False)
+        accounts = self.hall.accounts
+        blocked = accounts.blocked_for(self.host)
+        if blocked > 0:
+            self.hall.refuse(self, f"{too_many_wrong(blocked)} Goodbye!")
+            return
+
+        def judged(right: bool) -> None:
+            if self._handle is _ignore:
+                return
+            if right:
+                self.proven.add(account.key)
+                self.hall.take_name(self, account)
+                self._enter(find_colour(account.colour or "") or pick_colour(self.hall.rng))
+                return
+            self._wrong_passwords += 1
+            if self._wrong_passwords >= TRIES_PER_CONNECTION:
+                self.hall.refuse(self, TOO_MANY_TRIES.format(name=account.name))
+            else:
+                self._ask_password(account, WRONG_PASSWORD.format(name=account.name))
+
+        def failed(failure) -> None:
+            logger.bind(event="store").error("cannot check a password: {}", failure.getErrorMessage())
+            self._ask_password(account, "The password cannot be checked just now; try again in a moment.")
+
+        self.wait(accounts.check(account, raw.strip(), self.host).addCallback(judged), failed)
 
     def _answer_colour(self, raw: str) -> None:
         choice = raw.strip()
@@ -194,6 +296,10 @@ class Session:
         if colour is None:
             self.error(unknown_colour(choice))
             return
+        self._enter(colour)
+
+    def _enter(self, colour: Colour) -> None:
+        """Logged in: a name and a colour."""
         self.set_colour(colour)
         self._handle = self._chat
         _cancel(self._login_call)

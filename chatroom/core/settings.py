@@ -13,6 +13,7 @@ class Settings:
     shout_min_letters: int = 5  # a shout has at least this many letters, all capitals
     shout_strikes: int = 2  # warned before this many shouts, kicked at it
     history: int = 20  # recent lines a room shows to whoever comes in
+    history_days: int = 30  # lines older than this many days are deleted from the store (0: kept for ever)
     max_line: int = 4096  # bytes in one line from a client, before it is refused
     max_backlog_kib: int = 1024  # queued for a client that stopped reading, before it is cut off
     motd: str = ""  # shown in the welcome

@@ -7,6 +7,7 @@ const BACKOFF = [1, 2, 4, 8]; // seconds before each new try; then every 10, as 
 const LAST_BACKOFF = 10;
 const MAX_LOG = 2000; // lines kept on the page; older ones are dropped
 const SEEN_KEPT = 5000; // ids of room lines shown, to show nothing twice after a reconnect
+const SECRET_COMMAND = /^\/(register|password|unregister)\b/i;
 
 const $ = (id) => document.getElementById(id);
 
@@ -113,13 +114,15 @@ const handlers = {
   prompt(message) {
     page.asked = message.asks;
     if (message.asks === "name") askName(message);
+    else if (message.asks === "password") askPassword(message);
     else askColour(message);
   },
   you(message) {
     const first = !page.online;
     page.asked = null;
+    $("password-part").hidden = true;
     page.me = { name: message.you.name, colour: message.you.colour, room: message.room };
-    page.wanted = { name: page.me.name, colour: page.me.colour };
+    page.wanted = { name: page.me.name, colour: page.me.colour, password: page.wanted?.password };
     page.online = true;
     if (first) cameOnline();
     $("where").textContent = `${page.me.name} in ${roomTitle(page.me.room)}`;
@@ -189,9 +192,29 @@ function askColour() {
   if (page.wanted) sendLine(page.wanted.colour || "");
 }
 
+// A registered name: its password, typed in a password field (kept in memory only, to log in again after a drop).
+function askPassword(prompt) {
+  if (page.wanted && page.wanted.password && !prompt.problem) {
+    sendLine(page.wanted.password);
+    return;
+  }
+  if (page.wanted) page.wanted.password = null;
+  $("login").hidden = false;
+  $("chat").hidden = true;
+  $("colours").hidden = true;
+  $("password-part").hidden = false;
+  $("password-label").textContent = plainText(prompt.text);
+  $("login-problem").textContent = prompt.problem || "";
+  $("join").disabled = false;
+  $("password").value = "";
+  $("password").focus();
+}
+
 function showLogin(problem) {
   $("login").hidden = false;
   $("chat").hidden = true;
+  $("colours").hidden = false;
+  $("password-part").hidden = true;
   $("login-problem").textContent = problem;
   $("join").disabled = false;
   if (page.wanted) $("name").value = page.wanted.name;
@@ -224,6 +247,12 @@ function showColours() {
 
 function submitLogin(submit) {
   submit.preventDefault();
+  if (page.asked === "password") {
+    page.wanted = { ...(page.wanted || { name: $("name").value.trim(), colour: "" }), password: $("password").value };
+    if (sendLine(page.wanted.password)) $("join").disabled = true;
+    $("password").value = "";
+    return;
+  }
   const name = $("name").value.trim();
   if (!name) {
     $("login-problem").textContent = "Type a name first.";
@@ -421,7 +450,8 @@ function submitSay(submit) {
     showStatus("Not connected: your line is kept, and can be sent once the server is back.");
     return;
   }
-  if (page.sent[page.sent.length - 1] !== text) page.sent.push(text);
+  // Lines with a password in them are not kept for Up and Down.
+  if (!SECRET_COMMAND.test(text) && page.sent[page.sent.length - 1] !== text) page.sent.push(text);
   page.recall = null;
   input.value = "";
 }

@@ -16,7 +16,10 @@ from chatroom.adapters.line import ChatFactory
 from chatroom.core.hall import Hall
 from chatroom.core.settings import Settings
 from chatroom.server.chatlog import LogService
+from chatroom.server.passwords import ThreadedPasswords
 from chatroom.server.service import ChatService
+from chatroom.server.storage import StoreService
+from chatroom.store.sqlite import MEMORY, SqliteStore
 
 DEFAULT_PORT = 10001
 LISTEN_BACKLOG = 1024  # Twisted's default of 50 overflows when a class logs in at once
@@ -55,6 +58,10 @@ class Options(usage.Options):
          "Also serve the web page, and its chat over a WebSocket, here: a port number or an endpoint "
          "description (ssl:8443:privateKey=key.pem:certKey=cert.pem serves https and wss). No web page without it."],
         ["logfile", "l", "chatroom.log", "The log file; rotated at 500 KB, rotated files deleted after a week."],
+        ["db", None, "chatroom.sqlite3",
+         "The store: a SQLite file for the rooms' history and the registered names, made if missing "
+         "(:memory: keeps nothing on disk)."],
+        _whole_number("history-days", 0, "Lines said in rooms are kept this many days, then deleted (0: for ever)."),
         _whole_number("shout-min-letters", 1, "A line with at least this many letters, all capitals, is a shout."),
         _whole_number("shout-strikes", 1, "Shouts before a kick: earlier shouts are warned, this one is kicked."),
         _whole_number("history", 0, "How many recent lines a room shows to whoever comes in (0 for none)."),
@@ -75,14 +82,22 @@ class Options(usage.Options):
         self["port"] = _endpoint("port", self["port"])
         if self["web"] is not None:
             self["web"] = _endpoint("web", self["web"])
-        self["logfile"] = os.path.abspath(self["logfile"])
-        folder = os.path.dirname(self["logfile"])
-        if not os.path.isdir(folder):
-            raise usage.UsageError(f"--logfile: the folder {folder} does not exist.")
+        self["logfile"] = _in_a_folder("logfile", self["logfile"])
+        if self["db"] != MEMORY:
+            self["db"] = _in_a_folder("db", self["db"])
 
     def settings(self) -> Settings:
         """Every Settings field comes from the option of the same name."""
         return Settings(**{field.name: self[field.name.replace("_", "-")] for field in fields(Settings)})
+
+
+def _in_a_folder(option: str, path: str) -> str:
+    """`path` made absolute (the server may change folder); its folder must exist."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise usage.UsageError(f"--{option}: the folder {folder} does not exist.")
+    return path
 
 
 def _endpoint(option: str, port: str) -> str:
@@ -117,10 +132,13 @@ def makeService(options: Options, reactor=None) -> ServerService:
     if reactor is None:
         from twisted.internet import reactor
     settings = options.settings()
-    hall = Hall(reactor, settings)
+    store = SqliteStore(options["db"], reactor, settings.history_days)
+    passwords = ThreadedPasswords(reactor)
+    hall = Hall(reactor, settings, store=store, passwords=passwords)
     connections = Connections(settings.max_per_ip)  # telnet and web together
     limits = (settings.max_line, settings.max_backlog_kib * 1024, connections)
     top = ServerService(options["logfile"])
+    StoreService(hall, store, passwords).setServiceParent(top)  # first: open before the listeners, closed after
     ChatService(hall, connections, reactor).setServiceParent(top)
     strports.service(options["port"], ChatFactory(hall, *limits), reactor=reactor).setServiceParent(top)
     if options["web"] is not None:

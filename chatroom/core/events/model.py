@@ -48,6 +48,10 @@ class Stamper:
         self._next += 1
         return stamp
 
+    def follow(self, last_id: int) -> None:
+        """Number on after `last_id` (the last line a store kept from before a restart)."""
+        self._next = max(self._next, last_id + 1)
+
 
 @dataclass(frozen=True, slots=True)
 class Name:

@@ -1,0 +1,71 @@
+"""What the hall may ask of a store, and the records it keeps.
+
+Small on purpose: a store for several server processes (Redis, say) would
+implement these and nothing in the hall would change. Writes never block
+(`append` queues the line); reads that someone waits for return Deferreds,
+so the reactor never waits on a disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+
+ALL_ROOMS = "*"  # the room of a line said to every room (/all)
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """A line said in a room, as the store keeps it: fields, never rendered text."""
+
+    id: int
+    time: float
+    room: str  # ALL_ROOMS for /all
+    room_key: str
+    kind: str  # 'chat', 'action' or 'all'
+    speaker: str
+    colour: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """A registered name: its key (look-alikes share it), its spelling, its password's hash, its colour."""
+
+    key: str
+    name: str
+    password_hash: str
+    colour: str | None
+    created: float
+
+
+class Store(Protocol):
+    epoch: str  # names this history: event ids only grow within one epoch
+
+    # Before the server takes connections (may read at once).
+
+    def last_id(self) -> int:
+        """The highest line id kept, so new events number on from it."""
+
+    def recent_lines(self, per_room: int, rooms: int) -> list[StoredLine]:
+        """The last `per_room` lines of each of the `rooms` rooms spoken in most recently, oldest first."""
+
+    # While it serves.
+
+    def append(self, line: StoredLine) -> None:
+        """Keep a line; never blocks. It is on disk within a second."""
+
+    def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
+        """The last `limit` lines of a room (lines to every room included) with ids above `after`, oldest first."""
+
+    def account(self, key: str) -> Deferred[Account | None]:
+        """The registered name whose key is `key`, if any."""
+
+    def save_account(self, account: Account) -> Deferred[None]:
+        """Register a name, or change its password or colour."""
+
+    def delete_account(self, key: str) -> Deferred[None]:
+        """Give a registered name back to everyone."""

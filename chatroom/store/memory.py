@@ -1,0 +1,45 @@
+"""A store in Python objects: for tests of the hall, and for benchmarks of the core. Nothing outlives it."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+
+from twisted.internet.defer import Deferred, succeed
+
+from chatroom.store.interface import ALL_ROOMS, Account, StoredLine
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.epoch = secrets.token_hex(8)
+        self._lines: list[StoredLine] = []
+        self._by_room: dict[str, list[StoredLine]] = defaultdict(list)
+        self._accounts: dict[str, Account] = {}
+
+    def last_id(self) -> int:
+        return self._lines[-1].id if self._lines else 0
+
+    def recent_lines(self, per_room: int, rooms: int) -> list[StoredLine]:
+        by_recency = sorted(self._by_room.items(), key=lambda item: item[1][-1].id, reverse=True)
+        kept = [line for _, lines in by_recency[:rooms] for line in lines[-per_room:]] if per_room else []
+        return sorted(kept, key=lambda line: line.id)
+
+    def append(self, line: StoredLine) -> None:
+        self._lines.append(line)
+        self._by_room[line.room_key].append(line)
+
+    def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
+        kept = [line for line in self._lines if line.room_key in (room_key, ALL_ROOMS) and line.id > after]
+        return succeed(kept[-limit:] if limit else [])
+
+    def account(self, key: str) -> Deferred[Account | None]:
+        return succeed(self._accounts.get(key))
+
+    def save_account(self, account: Account) -> Deferred[None]:
+        self._accounts[account.key] = account
+        return succeed(None)
+
+    def delete_account(self, key: str) -> Deferred[None]:
+        self._accounts.pop(key, None)
+        return succeed(None)

@@ -1,0 +1,330 @@
+"""The store in one SQLite file, written on a thread of its own so the reactor never waits on the disk.
+
+Lines are appended to a queue on the reactor thread and written by the store's
+thread in batches, a transaction every FLUSH_SECONDS at most: on disk within a
+second of being said. Reads someone waits for (a room's history, a registered
+name) run on the same thread, after the lines queued before them, and answer
+through a Deferred on the reactor thread.
+
+The file is in WAL mode with synchronous=NORMAL: a committed batch survives the
+server being killed (kill -9); only a power cut can lose the last moments.
+If the file cannot be written (disk full, file or folder gone), chat goes on,
+the log says so once, the lines wait in memory (up to MAX_WAITING), and
+writing resumes when it can -- into a new file, if the old one was removed.
+
+The schema is SQL in files beside this module: schema/vN.sql is the whole
+schema at version N, for a new file (made under a temporary name, then renamed
+into place); schema/upgrade-to-vN.sql takes a file from N-1 to N, after the
+old file is copied aside. `PRAGMA user_version` says which version a file is.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from loguru import logger
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from chatroom.store.interface import ALL_ROOMS, Account, StoredLine
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorFromThreads
+
+LATEST = 2  # the schema version this code writes; schema/v2.sql
+MEMORY = ":memory:"
+FLUSH_SECONDS = 0.2  # the longest a said line waits before it is written
+BATCH = 10_000  # lines in one transaction at most
+MAX_WAITING = 100_000  # lines kept in memory while the file cannot be written; older ones are dropped
+PRUNE_SECONDS = 3600  # how often lines older than --history-days are deleted
+
+T = TypeVar("T")
+
+_LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
+_ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created"
+
+
+class StoreError(Exception):
+    """The file cannot be used at all (not a database, from a newer version, ...): the server does not start."""
+
+
+def schema(name: str) -> str:
+    return (resources.files("chatroom.store") / "schema" / name).read_text(encoding="utf-8")
+
+
+class SqliteStore:
+    def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30):
+        self.path = path
+        self.reactor = reactor
+        self.history_days = history_days
+        self.epoch = ""
+        self._connection: sqlite3.Connection | None = None
+        self._inode: int | None = None
+        self._pending: deque[StoredLine] = deque()  # appended by the reactor, taken by the store's thread
+        self._calls: deque[tuple[Callable[[sqlite3.Connection], Any], Deferred]] = deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._closed: Deferred[None] = Deferred()
+        self._thread: threading.Thread | None = None
+        self._failing = False
+        self._dropped = 0
+        self._pruned_at = 0.0
+
+    # Opening, before the server takes connections.
+
+    def open(self) -> None:
+        """Open the file (making or upgrading it as needed) on the calling thread."""
+        self._connection = self._connect()
+        row = self._connection.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
+        if row is None:
+            self.epoch = secrets.token_hex(8)
+            with self._connection:
+                self._connection.execute("INSERT INTO meta (key, value) VALUES ('epoch', ?)", (self.epoch,))
+        else:
+            self.epoch = row[0]
+        self._prune()
+
+    def last_id(self) -> int:
+        return self._connection.execute("SELECT coalesce(max(id), 0) FROM lines").fetchone()[0]
+
+    def recent_lines(self, per_room: int, rooms: int) -> list[StoredLine]:
+        rows = self._connection.execute(
+            f"""
+            WITH busiest AS (SELECT room_key FROM lines GROUP BY room_key ORDER BY max(id) DESC LIMIT ?),
+            ranked AS (
+                SELECT {_LINE_COLUMNS}, row_number() OVER (PARTITION BY room_key ORDER BY id DESC) AS age
+                FROM lines WHERE room_key IN (SELECT room_key FROM busiest)
+            )
+            SELECT {_LINE_COLUMNS} FROM ranked WHERE age <= ? ORDER BY id
+            """,
+            (rooms, per_room),
+        ).fetchall()
+        return [StoredLine(*row) for row in rows]
+
+    def start(self) -> None:
+        """From now on the store's own thread does all the reading and writing."""
+        self._thread = threading.Thread(target=self._run, name="chatroom-store", daemon=True)
+        self._thread.start()
+
+    def close(self) -> Deferred[None]:
+        """Write what is queued, then close; fires on the reactor thread once done."""
+        if self._thread is None:
+            if self._connection is not None:
+                self._connection.close()
+            self._closed.callback(None)
+        else:
+            self._stopping = True
+            self._wake.set()
+        return self._closed
+
+    # While it serves: called on the reactor thread.
+
+    def append(self, line: StoredLine) -> None:
+        self._pending.append(line)
+
+    def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
+        def read(connection: sqlite3.Connection) -> list[StoredLine]:
+            rows = connection.execute(
+                f"SELECT {_LINE_COLUMNS} FROM lines WHERE room_key IN (?, ?) AND id > ? ORDER BY id DESC LIMIT ?",
+                (room_key, ALL_ROOMS, after, limit),
+            ).fetchall()
+            return [StoredLine(*row) for row in reversed(rows)]
+
+        return self._call(read)
+
+    def account(self, key: str) -> Deferred[Account | None]:
+        def read(connection: sqlite3.Connection) -> Account | None:
+            row = connection.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE name_key = ?", (key,)).fetchone()
+            return Account(*row) if row else None
+
+        return self._call(read)
+
+    def save_account(self, account: Account) -> Deferred[None]:
+        def write(connection: sqlite3.Connection) -> None:
+            with connection:
+                connection.execute(
+                    f"INSERT OR REPLACE INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                    (account.key, account.name, account.password_hash, account.colour, account.created),
+                )
+
+        return self._call(write)
+
+    def delete_account(self, key: str) -> Deferred[None]:
+        def write(connection: sqlite3.Connection) -> None:
+            with connection:
+                connection.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
+
+        return self._call(write)
+
+    def _call(self, work: Callable[[sqlite3.Connection], T]) -> Deferred[T]:
+        answer: Deferred[T] = Deferred()
+        self._calls.append((work, answer))
+        self._wake.set()
+        return answer
+
+    # The store's thread.
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            self._write_lines()
+            self._answer_calls()
+            if time.time() - self._pruned_at > PRUNE_SECONDS:
+                self._guarded(self._prune)
+            if self._stopping and not self._calls:
+                break
+        self._write_lines()
+        self._connection.close()
+        self.reactor.callFromThread(self._closed.callback, None)
+
+    def _write_lines(self) -> None:
+        while self._pending and self._write_batch():
+            pass
+
+    def _write_batch(self) -> bool:
+        """Write up to BATCH queued lines in one transaction; False if they could not be written."""
+        batch = [self._pending.popleft() for _ in range(min(len(self._pending), BATCH))]
+        rows = [
+            (line.id, line.time, line.room, line.room_key, line.kind, line.speaker, line.colour, line.text)
+            for line in batch
+        ]
+
+        def write() -> None:
+            with self._connection:
+                self._connection.executemany(
+                    f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                )
+
+        if self._guarded(write):
+            return True
+        self._pending.extendleft(reversed(batch))  # back in front, in order, for the next try
+        while len(self._pending) > MAX_WAITING:
+            self._pending.popleft()
+            self._dropped += 1
+        return False
+
+    def _answer_calls(self) -> None:
+        while self._calls:
+            work, answer = self._calls.popleft()
+            try:
+                self._check_file()
+                result = work(self._connection)
+            except Exception as problem:  # noqa: BLE001 -- whatever it was, the one who asked hears of it
+                self.reactor.callFromThread(answer.errback, Failure(problem))
+            else:
+                self.reactor.callFromThread(answer.callback, result)
+
+    def _guarded(self, work: Callable[[], None]) -> bool:
+        """Do `work` against the file; if the file cannot be written, say so once and carry on."""
+        try:
+            self._check_file()
+            work()
+        except (sqlite3.Error, OSError) as problem:
+            if not self._failing:
+                self._failing = True
+                logger.bind(event="store").error(
+                    "cannot write {}: {}; chat goes on, and said lines wait in memory until it can",
+                    self.path,
+                    problem,
+                )
+            return False
+        if self._failing:
+            self._failing = False
+            lost = f"; {self._dropped} lines were dropped meanwhile" if self._dropped else ""
+            logger.bind(event="store").warning("writing {} again{}", self.path, lost)
+            self._dropped = 0
+        return True
+
+    def _check_file(self) -> None:
+        """If the file was removed or replaced under us, start a new one where it was."""
+        if self.path == MEMORY:
+            return
+        try:
+            inode = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            inode = None
+        if inode != self._inode:
+            self._connection.close()
+            self._connection = self._connect()
+            with self._connection:  # the new file goes on with this history's ids, so it keeps its epoch
+                self._connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)", (self.epoch,))
+
+    def _prune(self) -> None:
+        self._pruned_at = time.time()
+        if self.history_days:
+            with self._connection:
+                self._connection.execute("DELETE FROM lines WHERE time < ?", (time.time() - self.history_days * 86400,))
+
+    # Making, opening and upgrading the file.
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path == MEMORY:
+            connection = sqlite3.connect(MEMORY, check_same_thread=False)
+            connection.executescript(schema(f"v{LATEST}.sql"))
+            return connection
+        if not _has_schema(self.path):
+            _create(self.path)
+        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            _upgrade(connection, self.path)
+        except sqlite3.DatabaseError as problem:
+            connection.close()
+            raise StoreError(f"{self.path} cannot be used as the store: {problem}") from None
+        self._inode = os.stat(self.path).st_ino
+        return connection
+
+
+def _has_schema(path: str) -> bool:
+    """Whether `path` is a file with tables in it (a missing or empty file is made anew)."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return False
+    connection = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        return connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0
+    except sqlite3.DatabaseError as problem:
+        raise StoreError(f"{path} cannot be used as the store: {problem}") from None
+    finally:
+        connection.close()
+
+
+def _create(path: str) -> None:
+    """A new file with the whole schema, under a temporary name first: nobody ever sees half of one."""
+    temporary = f"{path}.new-{os.getpid()}"
+    if os.path.exists(temporary):
+        os.remove(temporary)
+    connection = sqlite3.connect(temporary)
+    try:
+        connection.executescript(schema(f"v{LATEST}.sql"))
+        connection.execute("INSERT INTO meta (key, value) VALUES ('epoch', ?)", (secrets.token_hex(8),))
+        connection.commit()
+    finally:
+        connection.close()
+    os.replace(temporary, path)
+
+
+def _upgrade(connection: sqlite3.Connection, path: str) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > LATEST:
+        raise StoreError(f"{path} was written by a newer chatroom (schema version {version}; this one knows {LATEST})")
+    if version == LATEST:
+        return
+    aside = f"{path}.v{version}.bak"
+    with sqlite3.connect(aside) as copy:
+        connection.backup(copy)
+    copy.close()
+    logger.bind(event="store").warning("upgrading {} from schema {} to {}; the old file is kept as {}", path, version,
+                                       LATEST, aside)  # fmt: skip
+    for target in range(version + 1, LATEST + 1):
+        connection.executescript(schema(f"upgrade-to-v{target}.sql"))
