@@ -332,7 +332,9 @@ function time(event) {
   const span = document.createElement("span");
   span.className = "time";
   const when = new Date(event.time * 1000);
-  span.textContent = `[${when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })}]`;
+  const clock = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const today = when.toDateString() === new Date().toDateString();
+  span.textContent = today ? `[${clock}]` : `[${when.toLocaleDateString()} ${clock}]`; // another day: dated
   span.title = when.toLocaleString();
   return span;
 }

@@ -184,7 +184,8 @@ class SqliteStore:
             if self._stopping and not self._calls:
                 break
         self._write_lines()
-        self._connection.close()
+        if self._connection is not None:
+            self._connection.close()
         self.reactor.callFromThread(self._closed.callback, None)
 
     def _write_lines(self) -> None:
@@ -246,18 +247,22 @@ class SqliteStore:
         return True
 
     def _check_file(self) -> None:
-        """If the file was removed or replaced under us, start a new one where it was."""
+        """If the file was removed or replaced under us, start a new one where it was (or fail, to try again)."""
         if self.path == MEMORY:
             return
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
             inode = None
-        if inode != self._inode:
+        if self._connection is not None and inode == self._inode:
+            return
+        if self._connection is not None:
+            logger.bind(event="store").warning("{} was removed or replaced: starting a new file there", self.path)
             self._connection.close()
-            self._connection = self._connect()
-            with self._connection:  # the new file goes on with this history's ids, so it keeps its epoch
-                self._connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)", (self.epoch,))
+            self._connection = None
+        self._connection = self._connect()
+        with self._connection:  # the new file goes on with this history's ids, so it keeps its epoch
+            self._connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)", (self.epoch,))
 
     def _prune(self) -> None:
         self._pruned_at = time.time()
@@ -276,12 +281,19 @@ class SqliteStore:
             _create(self.path)
         connection = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
         try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > LATEST:  # before anything is written to it
+                raise StoreError(f"{self.path} was written by a newer chatroom (schema version {version}; "
+                                 f"this one knows {LATEST})")  # fmt: skip
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = NORMAL")
-            _upgrade(connection, self.path)
+            _upgrade(connection, self.path, version)
         except sqlite3.DatabaseError as problem:
             connection.close()
             raise StoreError(f"{self.path} cannot be used as the store: {problem}") from None
+        except StoreError:
+            connection.close()
+            raise
         self._inode = os.stat(self.path).st_ino
         return connection
 
@@ -314,10 +326,7 @@ def _create(path: str) -> None:
     os.replace(temporary, path)
 
 
-def _upgrade(connection: sqlite3.Connection, path: str) -> None:
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > LATEST:
-        raise StoreError(f"{path} was written by a newer chatroom (schema version {version}; this one knows {LATEST})")
+def _upgrade(connection: sqlite3.Connection, path: str, version: int) -> None:
     if version == LATEST:
         return
     aside = f"{path}.v{version}.bak"

@@ -75,8 +75,18 @@ def _prompt(event: model.Prompt) -> str:
 
 
 def _history(event: model.History) -> str:
-    lines = "".join(line.telnet.decode("utf-8") for line in event.lines)
+    today = _day(event.stamp.time)
+    lines = "".join(_dated(line) if _day(line.stamp.time) != today else line.telnet.decode() for line in event.lines)
     return _server(f"The last lines said in {event.title}:") + lines + _server("(end of recent lines)")
+
+
+def _day(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(seconds))
+
+
+def _dated(line: model.Event) -> str:
+    """A line from another day, its '[HH:MM]' stamp with the date in front: '[2026-11-30 14:03]'."""
+    return f"[{_day(line.stamp.time)} {line.telnet.decode()[1:]}"
 
 
 def _goodbye(event: model.Goodbye) -> str:

@@ -1,0 +1,140 @@
+"""History in the core: what rooms said, kept in the store, back after a restart, and /history."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+
+from chatroom.core import archive
+from chatroom.core.hall import Hall
+from chatroom.core.settings import Settings
+from chatroom.store.memory import MemoryStore
+from conftest import Chatter, WebPeer
+
+
+@pytest.fixture
+def store():
+    return MemoryStore()
+
+
+def hall_on(store, clock, **settings) -> Hall:
+    """A hall on `store`, as a server starts: its history back from the store before anyone connects."""
+    hall = Hall(clock, Settings(**settings), rng=random.Random(1), store=store)
+    hall.restore()
+    return hall
+
+
+def chat(hall: Hall, clock, name: str, *lines: str) -> Chatter:
+    person = Chatter(hall, name)
+    for line in lines:
+        person.say(line)
+        clock.advance(1)  # at a pace flood control lets through
+    return person
+
+
+def test_a_restart_gives_the_rooms_their_last_lines_back(store, clock):
+    before = hall_on(store, clock)
+    chat(before, clock, "alice", "in the lobby", "/join games", "in games", "/me waves in games")
+    last_id = before.stamp().id
+    after = hall_on(store, clock)
+    bob = Chatter(after, "bob")  # Chatter clears the welcome: log in by hand to read it
+    welcome = _welcome(after, "carol")
+    assert "*** The last lines said in the lobby:\r\n" in welcome and "alice: in the lobby\r\n" in welcome
+    assert "in games" not in welcome
+    joined = bob.say("/join games")
+    assert "alice: in games\r\n" in joined and "* alice waves in games\r\n" in joined
+    assert after.stamp().id > last_id  # ids go on from where they were
+
+
+def test_private_messages_are_never_stored(store, clock):
+    hall = hall_on(store, clock)
+    alice = chat(hall, clock, "alice")
+    chat(hall, clock, "bob", "/msg alice a secret between us", "said aloud")
+    assert "a secret" in alice.read()
+    assert [line.text for line in store._lines] == ["said aloud"]
+
+
+def test_a_line_to_all_is_stored_once_and_shown_in_every_room(store, clock):
+    hall = hall_on(store, clock)
+    chat(hall, clock, "alice", "/join games")
+    chat(hall, clock, "bob", "/all hello everyone")
+    assert [line.room for line in store._lines] == ["*"]
+    after = hall_on(store, clock)
+    assert "[all] bob: hello everyone" in _welcome(after, "carol")
+    dave = Chatter(after, "dave")
+    assert "[all] bob: hello everyone" in dave.say("/join games")
+
+
+def test_history_shows_the_last_n_lines_with_dates_on_earlier_days(store, clock):
+    hall = hall_on(store, clock)
+    alice = chat(hall, clock, "alice", *[f"old line {i}" for i in range(3)])
+    clock.advance(2 * 86400)
+    chat(hall, clock, "bob", *[f"new line {i}" for i in range(3)])
+    alice.read()
+    shown = alice.say("/history 4")
+    lines = shown.splitlines()
+    assert lines[0] == "*** The last lines said in the lobby:"
+    assert re.fullmatch(r"\[\d{4}-\d\d-\d\d \d\d:\d\d\] alice: old line 2", lines[1])  # another day: dated
+    assert [re.fullmatch(r"\[\d\d:\d\d\] bob: new line \d", line) is not None for line in lines[2:5]] == [True] * 3
+    assert lines[5] == "*** (end of recent lines)"
+    everything = alice.say("/history")  # 50 by default: all there is
+    assert everything.count(": old line") == 3 and everything.count(": new line") == 3
+
+
+@pytest.mark.parametrize("count", ["0", "501", "ten", "-3"])
+def test_history_takes_a_number_from_1_to_500(store, clock, count):
+    alice = chat(hall_on(store, clock), clock, "alice")
+    assert alice.say(f"/history {count}") == (
+        "*** Error: /history takes a number of lines from 1 to 500; without one it shows 50.\r\n"
+    )
+
+
+def test_history_of_a_room_where_nothing_was_said(store, clock):
+    alice = chat(hall_on(store, clock), clock, "alice", "/join quiet")
+    assert alice.say("/history") == "*** Nothing has been said in quiet yet.\r\n"
+
+
+def test_history_reads_beyond_the_lines_kept_in_memory(store, clock):
+    hall = hall_on(store, clock, history=5)
+    alice = chat(hall, clock, "alice", *[f"line {i}" for i in range(30)])
+    shown = alice.say("/history 25")
+    assert shown.count("alice: line") == 25 and "line 5\r\n" in shown
+
+
+def test_a_room_whose_lines_left_memory_gets_them_from_the_store(store, clock, monkeypatch):
+    monkeypatch.setattr(archive, "KEPT_ROOMS", 2)
+    hall = hall_on(store, clock)
+    alice = chat(hall, clock, "alice", "/join first", "said in first", "/join second", "/join third", "/leave")
+    assert "first" not in hall.archive._kept  # pushed out of memory by the rooms after it
+    alice.read()
+    back = alice.say("/join first")
+    assert "alice: said in first" in back
+    bob = Chatter(hall, "bob")
+    assert "alice: said in first" in bob.say("/join first")  # and kept in memory again
+
+
+def test_the_page_gets_history_as_events_and_can_ask_for_what_it_missed(store, clock):
+    hall = hall_on(store, clock)
+    chat(hall, clock, "alice", "one", "two", "three")
+    page = Chatter(hall, "page", peer=WebPeer)
+    page.session.line("/history 2")
+    [history] = [json.loads(data) for data in page.peer.sent]
+    assert history["type"] == "history" and [line["text"] for line in history["lines"]] == ["two", "three"]
+    page.peer.sent.clear()
+    hall.missed(page.session, history["lines"][0]["id"])
+    [missed] = page.peer.messages()
+    assert [line["text"] for line in missed["lines"]] == ["three"]
+
+
+def _welcome(hall: Hall, name: str) -> str:
+    person = Chatter.__new__(Chatter)
+    from conftest import FakePeer
+
+    person.peer = FakePeer()
+    session = hall.connect(person.peer)
+    session.line(name)
+    session.line("blue")
+    return person.peer.text()
