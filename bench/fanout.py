@@ -80,6 +80,7 @@ import math
 import os
 import re
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -376,6 +377,7 @@ class Bench:
         self.closing = False
         self.stopping_senders = False
         self.send_lag: list[float] = []  # paced: seconds each line went out after its time
+        self.spy_path: str | None = None  # py-spy's profile of the measured window goes there
 
     # Logging in
 
@@ -501,6 +503,7 @@ class Bench:
         core = core_times(args.pin) if args.pin is not None else None
         before = (server.cpu_seconds(), server.waiting_seconds(), server.involuntary_switches())
         cpu_self, wait_self = time.process_time(), waiting_seconds(os.getpid())
+        spy = start_py_spy(server.pid, self.spy_path) if self.spy_path else None
         started = time.perf_counter()
         sending: asyncio.Future | None = None
         if mode == "burst":
@@ -542,6 +545,8 @@ class Bench:
             if now - last_move > args.stall or now > deadline or not server.alive():
                 break
         ended = last_move
+        if spy is not None:
+            stop_py_spy(spy)
         if sending is not None and not sending.done():
             self.stopping_senders = True
             sending.cancel()
@@ -755,6 +760,28 @@ def machine_speed(core: int | None) -> float:
     return 1000 * best
 
 
+def start_py_spy(pid: int, path: str) -> subprocess.Popen:
+    """py-spy sampling the server (100 Hz, without stopping it) until stop_py_spy(); collapsed stacks to `path`."""
+    binary = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
+    if binary is None:
+        raise SystemExit("--py-spy needs py-spy: .venv/bin/pip install py-spy")
+    return subprocess.Popen(
+        [binary, "record", "--pid", str(pid), "--rate", "100", "--nonblocking", "--format", "raw", "-o", path],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def stop_py_spy(spy: subprocess.Popen) -> None:
+    """SIGINT: py-spy writes what it has and exits; SIGKILL by pid if it has not within 10 s."""
+    if spy.poll() is None:
+        spy.send_signal(signal.SIGINT)
+    try:
+        spy.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        spy.wait()
+
+
 def run_one(kind: str, mode: str, rate: float | None, args: argparse.Namespace, loop_factory) -> dict:
     profile = None
     if args.profile and kind.startswith("chatroom"):
@@ -771,6 +798,11 @@ def run_one(kind: str, mode: str, rate: float | None, args: argparse.Namespace, 
         server = start_server(kind, args, profile)
         with asyncio.Runner(loop_factory=loop_factory) as runner:
             bench = Bench(server, args, runner.get_loop())
+            if args.py_spy and kind.startswith("chatroom") and mode in FANOUT_MODES:
+                os.makedirs(args.py_spy, exist_ok=True)
+                name = f"{label(kind)}-{case_name(mode, rate).replace(' ', '-')}"
+                runs = len(list(Path(args.py_spy).glob(f"{name}-*.txt")))
+                bench.spy_path = os.path.join(args.py_spy, f"{name}-{runs + 1}.txt")
             record = runner.run(_interruptible(bench.run(mode, rate), args.run_timeout))
         record["ok"] = True
     except asyncio.CancelledError:
@@ -1158,6 +1190,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--profile", metavar="DIR",
                    help="run chatroom under cProfile (twistd --profile --savestats), one .prof per run in DIR; "
                         "profiled figures are slower and not for comparison")  # fmt: skip
+    p.add_argument("--py-spy", metavar="DIR",
+                   help="sample chatroom with py-spy (pip install py-spy) over each fan-out window, at 100 Hz "
+                        "without stopping it: collapsed stacks, one .txt per run in DIR (py-spy's own CPU is "
+                        "on the generator's core; figures stay close to unprofiled ones)")  # fmt: skip
     args = p.parse_args(argv)
     args.modes = list(ALL_MODES) if args.modes == "all" else [m.strip() for m in args.modes.split(",") if m.strip()]
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
