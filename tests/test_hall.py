@@ -68,7 +68,7 @@ def test_join_and_leave_are_announced_to_the_rooms(make_chatter):
 def test_join_needs_a_valid_room_name(make_chatter):
     alice = make_chatter("alice")
     assert "Usage: /join ROOM" in alice.say("/join")
-    assert "cannot contain spaces" in alice.say("/join two words")
+    assert "There is no room two to open with a key" in alice.say("/join two words")  # ROOM KEY, see test_rooms
     assert "already in the lobby" in alice.say("/join lobby")
     assert "already in the lobby" in alice.say("/leave")
 

@@ -178,15 +178,21 @@ def too_many_wrong(seconds: float) -> str:
     return f"Too many wrong passwords from your address: try again in {minutes} minute{'s' * (minutes != 1)}."
 
 
+def password_problem(password: str) -> str | None:
+    """Why `password` cannot be a new password, or None."""
+    if " " in password:
+        return "A password cannot contain spaces."
+    if len(password) < MIN_LENGTH:
+        return f"A password needs at least {MIN_LENGTH} characters."
+    return None
+
+
 def _refused_password(session: Session, password: str) -> bool:
     """Whether `password` cannot be a new password (and `session` has been told why)."""
-    if " " in password:
-        session.error("A password cannot contain spaces.")
-    elif len(password) < MIN_LENGTH:
-        session.error(f"A password needs at least {MIN_LENGTH} characters.")
-    else:
-        return False
-    return True
+    problem = password_problem(password)
+    if problem:
+        session.error(problem)
+    return problem is not None
 
 
 def _colour(session: Session) -> str | None:

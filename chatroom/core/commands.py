@@ -10,16 +10,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from loguru import logger
+
 from chatroom.core.colours import find_colour, unknown_colour
-from chatroom.core.names import name_key
+from chatroom.core.names import name_key, user_name_problem
+from chatroom.core.operators import split_duration
 from chatroom.core.room import LOBBY
 
 if TYPE_CHECKING:
     from chatroom.core.hall import Hall
+    from chatroom.core.room import Room
     from chatroom.core.session import Session
+
+MAX_TOPIC = 200  # characters
 
 # '@bob hi' is a private message to bob: the one alias that is a pattern.
 AT_NAME = "@NAME"
+
+
+EVERYONE, OWNERS, OPERATORS = "everyone", "owners", "operators"  # who may use a command
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class Command:
     help: str
     run: Callable[[Hall, Session, str], None]
     needs_args: bool = False
+    who: str = EVERYONE  # OWNERS: a room's owner and operators; OPERATORS: operators only
 
     @property
     def name(self) -> str:
@@ -41,21 +51,35 @@ class Command:
             args = args.removeprefix("NAME ")
         return f"{spelling} {args}".rstrip()
 
+    def help_line(self) -> str:
+        aliases = ", ".join(self.usage(s) for s in self.spellings[1:])
+        return f"  {self.usage():<22} {self.help}" + (f" (also {aliases})" if aliases else "")
+
+
+_SECTIONS = {
+    EVERYONE: "Commands (a line that is not a command is said to your room):",
+    OWNERS: "For the owner of a room (whoever made it, then whoever has been in longest) and for operators:",
+    OPERATORS: "For operators:",
+}
+
 
 def _help(hall: Hall, session: Session, args: str) -> None:
-    lines = ["Commands (a line that is not a command is said to your room):"]
-    for command in COMMANDS:
-        aliases = ", ".join(command.usage(s) for s in command.spellings[1:])
-        lines.append(f"  {command.usage():<16} {command.help}" + (f" (also {aliases})" if aliases else ""))
-    lines.append("  //text           says '/text', for a line that starts with a slash")
+    lines = []
+    for who, title in _SECTIONS.items():
+        if who == OPERATORS and not session.operator:
+            continue
+        lines.append(title)
+        lines += [command.help_line() for command in COMMANDS if command.who == who]
+        if who == EVERYONE:
+            lines.append("  //text                 says '/text', for a line that starts with a slash")
     session.notice(*lines)
 
 
 def _who(hall: Hall, session: Session, args: str) -> None:
-    lines = [f"{len(hall.online())} online:"]
+    lines = [f"{len(hall.online())} online:"]  # @name: an operator
     for room in hall.rooms.values():
         if room.members:
-            lines.append(f"  {room.name}: {', '.join(room.names())}")
+            lines.append(f"  {room.name}: {', '.join(('@' if m.operator else '') + m.name for m in room.members)}")
     session.notice(*lines)
 
 
@@ -80,7 +104,8 @@ def _all(hall: Hall, session: Session, args: str) -> None:
 
 
 def _join(hall: Hall, session: Session, args: str) -> None:
-    hall.move(session, args)
+    room, _, key = args.partition(" ")
+    hall.move(session, room, key or None)
 
 
 def _leave(hall: Hall, session: Session, args: str) -> None:
@@ -91,8 +116,9 @@ def _leave(hall: Hall, session: Session, args: str) -> None:
 
 
 def _list(hall: Hall, session: Session, args: str) -> None:
-    rooms = ", ".join(f"{room.name} ({len(room.members)})" for room in hall.rooms.values())
-    session.notice(f"Rooms: {rooms}")
+    rooms = ", ".join(f"{r.name} ({len(r.members)}{', locked' if r.lock else ''})" for r in hall.rooms.values())
+    topics = [f"  {room.name}: {room.topic}" for room in hall.rooms.values() if room.topic]
+    session.notice(f"Rooms: {rooms}", *topics)
 
 
 def _me(hall: Hall, session: Session, args: str) -> None:
@@ -139,15 +165,169 @@ def _quit(hall: Hall, session: Session, args: str) -> None:
     hall.quit(session, args)
 
 
+# A room's owner (and any operator, in any room).
+
+
+def _owned(session: Session, command: str) -> Room | None:
+    """The room `session` may run the owner's `command` in, or None (and it has been told why)."""
+    room = session.room
+    if room.is_lobby:
+        session.error(f"The lobby belongs to everyone: {command} is for the rooms people make.")
+    elif room.owner is not session and not session.operator:
+        session.error(f"{command} is for the owner of {room.name} ({room.owner.name}) and for operators.")
+    else:
+        return room
+    return None
+
+
+def _topic(hall: Hall, session: Session, args: str) -> None:
+    room = _owned(session, "/topic")
+    if room is not None:
+        hall.set_topic(room, session, args[:MAX_TOPIC])
+
+
+def _lock(hall: Hall, session: Session, args: str) -> None:
+    room = _owned(session, "/lock")
+    if room is None:
+        return
+    if " " in args:
+        session.error("A key is one word, with no spaces.")
+        return
+    hall.lock(room, session, args)
+
+
+def _unlock(hall: Hall, session: Session, args: str) -> None:
+    room = _owned(session, "/unlock")
+    if room is not None:
+        hall.lock(room, session, None)
+
+
+def _invite(hall: Hall, session: Session, args: str) -> None:
+    room = _owned(session, "/invite")
+    guest = hall.find(args) if room is not None else None
+    if room is None:
+        return
+    if guest is None:
+        session.error(f"Nobody called {args!r} is online. /who lists who is.")
+        return
+    room.invited.add(guest.key)
+    guest.notice(f"{session.name} invites you to {room.name}: /join {room.name}")
+    session.notice(f"{guest.name} may come into {room.name} once, without its key.")
+
+
+# Operators.
+
+
+def _target(hall: Hall, session: Session, name: str, online: bool = True) -> tuple[str, Session | None] | None:
+    """The name an operator's command is about, and its session if online; None if it cannot be (said why)."""
+    problem = user_name_problem(name)
+    target = hall.find(name)
+    if problem:
+        session.error(problem)
+    elif target is session:
+        session.error("That is you.")
+    elif target is not None and target.operator:
+        session.error(f"{target.name} is an operator: operators are answerable to the host, not to each other.")
+    elif target is None and online:
+        session.error(f"Nobody called {name!r} is online. /who lists who is.")
+    else:
+        return (target.name if target else name), target
+    return None
+
+
+def _kick(hall: Hall, session: Session, args: str) -> None:
+    name, _, reason = args.partition(" ")
+    found = _target(hall, session, name)
+    if found is not None:
+        hall.kick_by(found[1], session, reason)
+
+
+def _mute(hall: Hall, session: Session, args: str) -> None:
+    name, _, rest = args.partition(" ")
+    found = _target(hall, session, name, online=False)
+    if found is None:
+        return
+    shown, target = found
+    seconds, reason = split_duration(rest)
+    mute = hall.moderation.mute(name_key(shown), shown, session.name, reason, seconds)
+    until = hall.moderation.until(mute.until)
+    if target is not None:
+        target.notice(f"You have been muted by {session.name} {until}{_because(reason)}: you cannot speak in rooms or "
+                      "to all; private messages still go.")  # fmt: skip
+    session.notice(f"{shown} is muted {until}.")
+
+
+def _unmute(hall: Hall, session: Session, args: str) -> None:
+    if hall.moderation.unmute(name_key(args), session.name) is None:
+        session.error(f"{args} is not muted.")
+        return
+    target = hall.find(args)
+    if target is not None:
+        target.notice(f"{session.name} lifted your mute: you may speak again.")
+    session.notice(f"{args} may speak again.")
+
+
+def _ban(hall: Hall, session: Session, args: str) -> None:
+    name, _, rest = args.partition(" ")
+    found = _target(hall, session, name, online=False)
+    if found is not None:
+        seconds, reason = split_duration(rest)
+        hall.ban(found[0], found[1], session, seconds, reason)
+
+
+def _unban(hall: Hall, session: Session, args: str) -> None:
+    lifted = hall.moderation.unban(name_key(args), session.name) + hall.moderation.unban(args, session.name)
+    session.notice(f"The ban of {args} is lifted." if lifted else f"{args} is not banned. /bans lists the bans.")
+
+
+def _bans(hall: Hall, session: Session, args: str) -> None:
+    bans = [ban for ban in hall.moderation.bans if hall.moderation.ban_of(ban.kind, ban.value) is ban]
+    if not bans:
+        session.notice("No bans are in force.")
+        return
+    session.notice(
+        "Bans in force:",
+        *(f"  {ban.shown} ({ban.kind}) {hall.moderation.until(ban.until)}, by {ban.by}{_because(ban.reason)}"
+          for ban in bans),
+    )  # fmt: skip
+
+
+def _announce(hall: Hall, session: Session, args: str) -> None:
+    logger.bind(event="announce", by=session.name).warning("{} announced: {}", session.name, args)
+    hall.tell_everyone(("Announcement from ", session.who, f": {args}"))
+
+
+def _motd(hall: Hall, session: Session, args: str) -> None:
+    hall.motd = args
+    logger.bind(event="motd", by=session.name).warning("{} set the message of the day: {}", session.name, args)
+    session.notice(f"The message of the day is now: {args}" if args else "There is no message of the day now.")
+
+
+def _moderate(hall: Hall, session: Session, args: str) -> None:
+    if args.lower() not in ("on", "off"):
+        session.error(f"Usage: {_BY_SPELLING['/moderate'].usage()}")
+        return
+    hall.moderation.moderated = args.lower() == "on"
+    logger.bind(event="moderate", by=session.name).warning("{} turned moderation {}", session.name, args.lower())
+    if hall.moderation.moderated:
+        hall.tell_everyone(f"{session.name} asks for quiet: until it ends, only operators and room owners speak.")
+    else:
+        hall.tell_everyone(f"{session.name} ended the quiet: everyone may speak again.")
+
+
+def _because(reason: str) -> str:
+    return f": {reason}" if reason else ""
+
+
 COMMANDS: tuple[Command, ...] = (
     Command(("/help", "@help"), "", "lists the commands", _help),
     Command(("/who", "/online", "@online"), "", "who is online, and in which room", _who),
     Command(("/msg", AT_NAME, "!private"), "NAME TEXT", "a private message to one user, wherever they are", _msg, True),
     Command(("/reply",), "TEXT", "answers the last private message you got", _reply, True),
     Command(("/all", "@all"), "TEXT", "a message to everyone, in every room", _all, True),
-    Command(("/join",), "ROOM", "joins a room, creating it if needed; you leave your current room", _join, True),
+    Command(("/join",), "ROOM [KEY]", "joins a room, creating it if needed (a locked one takes its KEY)", _join, True),
     Command(("/leave",), "", "back to the lobby", _leave),
-    Command(("/list",), "", "the rooms, each with how many are in it", _list),
+    Command(("/list",), "", "the rooms, each with how many are in it, and their topics", _list),
     Command(("/me",), "ACTION", "shows '* yourname ACTION'", _me, True),
     Command(("/nick",), "NAME", "changes your name", _nick, True),
     Command(("/color", "/colour"), "COLOR", "changes the colour of your name", _colour, True),
@@ -159,6 +339,35 @@ COMMANDS: tuple[Command, ...] = (
     Command(("/unregister",), "PASSWORD", "gives your registered name back to everyone", _unregister, True),
     Command(("/time",), "", "the server's date and time", _time),
     Command(("/quit", "/exit", "@disconnect", "!leave"), "[MESSAGE]", "leaves the chat; your room is told", _quit),
+    Command(("/topic",), "[TEXT]", "sets (or, without TEXT, clears) the room's topic", _topic, who=OWNERS),
+    Command(("/lock",), "KEY", "from now on, coming in takes /join ROOM KEY; who is in stays", _lock, True, OWNERS),
+    Command(("/unlock",), "", "anyone may come in again", _unlock, who=OWNERS),
+    Command(("/invite",), "NAME", "NAME may come in once without the key, and is told so", _invite, True, OWNERS),
+    Command(
+        ("/kick",),
+        "NAME [REASON]",
+        "disconnects NAME; they and their room are told why and by whom",
+        _kick,
+        True,
+        OPERATORS,
+    ),
+    Command(
+        ("/mute",),
+        "NAME [TIME] [REASON]",
+        "NAME cannot speak in rooms or to all (TIME: 30s, 10m, 2h, 7d)",
+        _mute,
+        True,
+        OPERATORS,
+    ),
+    Command(("/unmute",), "NAME", "lifts a mute", _unmute, True, OPERATORS),
+    Command(
+        ("/ban",), "NAME [TIME] [REASON]", "disconnects NAME and bans the name and its address", _ban, True, OPERATORS
+    ),
+    Command(("/unban",), "NAME|ADDRESS", "lifts a ban", _unban, True, OPERATORS),
+    Command(("/bans",), "", "the bans in force: who set them, why, until when", _bans, who=OPERATORS),
+    Command(("/announce",), "TEXT", "a server notice to everyone online", _announce, True, OPERATORS),
+    Command(("/motd",), "[TEXT]", "sets (or, without TEXT, clears) the message of the day", _motd, who=OPERATORS),
+    Command(("/moderate",), "on|off", "while on, only operators and room owners speak", _moderate, True, OPERATORS),
 )
 
 _BY_SPELLING = {s: c for c in COMMANDS for s in c.spellings if s != AT_NAME}
@@ -186,6 +395,9 @@ def dispatch(hall: Hall, session: Session, text: str) -> None:
             session.error(f"There is no command {word}. Type /help for the list.")
         else:
             hall.say(session, text)
+        return
+    if command.who == OPERATORS and not session.operator:
+        session.error(f"{command.name} is for operators.")
         return
     if command.needs_args and not args:
         session.error(f"Usage: {command.usage(word)}")

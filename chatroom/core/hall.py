@@ -24,6 +24,7 @@ from chatroom.core.events.model import (
     Event,
     Goodbye,
     History,
+    Notice,
     Private,
     RoomNotice,
     Stamper,
@@ -31,12 +32,13 @@ from chatroom.core.events.model import (
 )
 from chatroom.core.moderation import ShoutPolicy
 from chatroom.core.names import name_key, name_problem, user_name_problem
+from chatroom.core.operators import BANS_REFRESH, Moderation
 from chatroom.core.panels import Panels
 from chatroom.core.passwords import InlinePasswords
 from chatroom.core.room import LOBBY, Room
 from chatroom.core.session import Peer, Session
 from chatroom.core.settings import Settings
-from chatroom.store.interface import ALL_ROOMS
+from chatroom.store.interface import ADDRESS, ALL_ROOMS, NAME
 from chatroom.store.memory import MemoryStore
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
     from chatroom.core.colours import Colour
     from chatroom.core.events.model import Line
     from chatroom.core.passwords import Passwords
-    from chatroom.store.interface import Account, Store
+    from chatroom.store.interface import Account, Ban, Store
 
 HISTORY_DEFAULT, HISTORY_MOST = 50, 500  # lines /history shows without a number, and at most
 
@@ -67,6 +69,8 @@ class Hall:
         self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
         self.accounts = Accounts(store, passwords or InlinePasswords(), clock)
         self.archive = Archive(store, self.stamp, settings.history)
+        self.moderation = Moderation(store, clock)
+        self.motd = settings.motd  # operators may change it (/motd)
         self.lobby = Room(LOBBY, settings.history)
         self.rooms: dict[str, Room] = {self.lobby.key: self.lobby}
         self.panels = Panels(clock, self.stamp, self.rooms)
@@ -79,9 +83,37 @@ class Hall:
         return self.store.epoch
 
     def restore(self) -> None:
-        """Before anyone connects: number on from the store's last line, and bring back the rooms' last lines."""
+        """Before anyone connects: number on from the store's last line, bring back the rooms' last lines and
+        the bans and mutes in force, and from now on read the bans again every few seconds."""
         self.stamp.follow(self.store.last_id())
         self.archive.restore(self.lobby)
+        self.moderation.restore()
+        self.clock.callLater(BANS_REFRESH, self._refresh_bans)
+
+    def _refresh_bans(self) -> None:
+        """Bans made or lifted with chatroom-admin take effect: anyone online they cover is shown out."""
+
+        def enforce(bans: list[Ban]) -> None:
+            for session in list(self.sessions):
+                ban = self.ban_of(session)
+                if ban is not None:
+                    self.show_out(session, Goodbye(self.stamp(), self.banned_words(ban)), f"{session.name} was banned.")
+
+        def failed(failure) -> None:
+            logger.bind(event="store").error("cannot read the bans: {}", failure.getErrorMessage())
+
+        self.moderation.refresh().addCallbacks(enforce, failed)
+        self.clock.callLater(BANS_REFRESH, self._refresh_bans)
+
+    def ban_of(self, session: Session) -> Ban | None:
+        """The ban that covers `session`'s address or name, if any."""
+        by_address = self.moderation.ban_of(ADDRESS, session.host)
+        return by_address or (self.moderation.ban_of(NAME, session.key) if session.key else None)
+
+    def banned_words(self, ban: Ban) -> str:
+        what = "Your address is" if ban.kind == ADDRESS else f"The name {ban.shown} is"
+        reason = f" ({ban.reason})" if ban.reason else ""
+        return f"{what} banned from this server {self.moderation.until(ban.until)}{reason}. Goodbye!"
 
     # Arriving.
 
@@ -89,15 +121,26 @@ class Hall:
         session = Session(self, peer)
         self.sessions.add(session)
         logger.bind(event="connect", addr=peer.address).info("connection from {}", peer.address)
-        session.start()
+        ban = self.moderation.ban_of(ADDRESS, session.host)
+        if ban is not None:
+            self.refuse(session, self.banned_words(ban))
+        else:
+            session.start()
         return session
 
     def name_problem(self, name: str) -> str | None:
-        """Why nobody may be called `name`, or None."""
+        """Why nobody may be called `name` (now), or None."""
         problem = user_name_problem(name)
-        if problem is None and name_key(name) in commands.AT_WORDS:
-            problem = f"The name {name!r} is reserved: {commands.AT_WORDS[name_key(name)]} is a command."
-        return problem
+        if problem is not None:
+            return problem
+        key = name_key(name)
+        if key in commands.AT_WORDS:
+            return f"The name {name!r} is reserved: {commands.AT_WORDS[key]} is a command."
+        ban = self.moderation.ban_of(NAME, key)
+        if ban is not None:
+            reason = f" ({ban.reason})" if ban.reason else ""
+            return f"The name {ban.shown} is banned {self.moderation.until(ban.until)}{reason}."
+        return None
 
     def claim_name(self, session: Session, name: str) -> str | None:
         """Give `session` the name `name`, if nobody online has it; or say why not."""
@@ -120,9 +163,10 @@ class Hall:
             logger.bind(event="takeover", user=account.name, addr=session.peer.address).info(
                 "{} logged in again from {}", account.name, session.peer.address
             )
-            self._show_out(holder, Goodbye(self.stamp(), f"{account.name} logged in again from elsewhere."),
-                           f"{holder.name} left the chat.")  # fmt: skip
+            self.show_out(holder, Goodbye(self.stamp(), f"{account.name} logged in again from elsewhere."),
+                          f"{holder.name} left the chat.")  # fmt: skip
         self._give_name(session, account.name)
+        session.operator = account.operator
 
     def _give_name(self, session: Session, name: str) -> None:
         if session.key and self.names.get(session.key) is session:
@@ -137,8 +181,10 @@ class Hall:
             "{} logged in from {} ({})", session.name, session.peer.address, session.colour.name
         )
         welcome: list[Line] = [("Welcome, ", session.who, "! You are online. Type /help (or @help) for the commands.")]
-        if self.settings.motd:
-            welcome.append(self.settings.motd)
+        if session.operator:
+            welcome.append("You are an operator: /help lists what operators can do.")
+        if self.motd:
+            welcome.append(self.motd)
         welcome.append(f"Online now: {some_names(others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
         if session.peer.panels:
@@ -159,7 +205,7 @@ class Hall:
 
     # Moving between rooms.
 
-    def move(self, session: Session, room_name: str) -> None:
+    def move(self, session: Session, room_name: str, key: str | None = None) -> None:
         name = room_name.removeprefix("#")
         problem = name_problem(name, "room name")
         if problem:
@@ -168,6 +214,13 @@ class Hall:
         target = self.rooms.get(name_key(name))
         if target is session.room:
             session.notice(f"You are already in {target.title}.")
+            return
+        if target is None and key:
+            session.error(f"There is no room {name} to open with a key: /join {name} makes it, and /lock KEY locks it.")
+            return
+        if target is not None and not (session.operator or target.may_enter(key, session.key)):
+            how = "that is not its key" if key else f"come in with /join {target.name} KEY"
+            session.error(f"{target.name} is locked: {how}, or ask its owner to /invite you.")
             return
         self._leave_room(session, f"{session.name} left the room.")
         if target is None:
@@ -178,6 +231,7 @@ class Hall:
     def _open_room(self, session: Session, name: str) -> None:
         kept = self.archive.lines_for(name_key(name))
         room = self.rooms[name_key(name)] = Room(name, self.settings.history, kept)
+        room.owner = session
         self.archive.keep(room)
         logger.bind(event="room", user=session.name, room=name).info("{} created room {}", session.name, name)
         self._enter_room(session, room)
@@ -189,7 +243,10 @@ class Hall:
         room.members[session] = None
         session.room = room
         logger.bind(event="join", user=session.name, room=room.name).info("{} joined {}", session.name, room.name)
-        session.notice(f"You are in {room.title}" + (f" with {some_names(others)}." if others else ", alone."))
+        lines = [f"You are in {room.title}" + (f" with {some_names(others)}." if others else ", alone.")]
+        if room.topic:
+            lines.append(f"Topic: {room.topic}")
+        session.notice(*lines)
         if room.history:
             session.deliver(History(self.stamp(), room.name, room.title, tuple(room.history)))
         self.panels.you(session)
@@ -207,7 +264,12 @@ class Hall:
             del self.rooms[room.key]
             self.archive.closed(room)
             logger.bind(event="room", room=room.name).info("room {} closed: its last member left", room.name)
-        elif announcement:
+            self.panels.changed([room])
+            return
+        if room.owner is session:  # the room passes to whoever has been in longest
+            room.owner = next(iter(room.members))
+            room.owner.notice(f"You now own {room.name}: /topic, /lock, /unlock and /invite are yours.")
+        if announcement:
             self._announce_move(room, announcement, len(room.members) + 1)
         self.panels.changed([room])
 
@@ -218,19 +280,36 @@ class Hall:
 
     # Talking.
 
+    def silenced(self, session: Session, room: Room | None) -> str | None:
+        """Why `session` may not speak to `room` (None: to every room) now, or None if it may."""
+        mute = self.moderation.mute_of(session.key)
+        if mute is not None:
+            return (f"You are muted {self.moderation.until(mute.until)}: your line was not sent. "
+                    "Private messages still go.")  # fmt: skip
+        if self.moderation.moderated and not (session.operator or (room is not None and room.owner is session)):
+            return "While the chat is moderated only operators and room owners speak: your line was not sent."
+        return None
+
+    def _may_speak(self, session: Session, room: Room | None, text: str) -> bool:
+        why = self.silenced(session, room)
+        if why:
+            session.error(why)
+            return False
+        return self.shouts.allows(session, text)
+
     def say(self, session: Session, text: str) -> None:
         room = session.room
-        if self.shouts.allows(session, text):
+        if self._may_speak(session, room, text):
             self._post(Chat(self.stamp(), room.name, session.who, text), [room], room.name, f"{session.name}: {text}")
 
     def act(self, session: Session, text: str) -> None:
         room = session.room
-        if self.shouts.allows(session, text):
+        if self._may_speak(session, room, text):
             action = Action(self.stamp(), room.name, session.who, text)
             self._post(action, [room], room.name, f"* {session.name} {text}")
 
     def say_to_all(self, session: Session, text: str) -> None:
-        if self.shouts.allows(session, text):
+        if self._may_speak(session, None, text):
             to_all = ToAll(self.stamp(), session.who, text)
             self._post(to_all, self.rooms.values(), ALL_ROOMS, f"{session.name}: {text}")
 
@@ -326,7 +405,7 @@ class Hall:
             self.say(session, message)
             if session not in self.sessions:  # the goodbye was a shout too many
                 return
-        self._show_out(session, Goodbye(self.stamp(), "Goodbye!"), f"{session.name} left the chat.")
+        self.show_out(session, Goodbye(self.stamp(), "Goodbye!"), f"{session.name} left the chat.")
 
     def disconnected(self, session: Session, why: str = "") -> None:
         """The connection is gone or going; the room hears it, and `why` if the server knows."""
@@ -338,23 +417,23 @@ class Hall:
             "{} did not log in within {} s", session.peer.address, self.settings.login_timeout
         )
         words = f"You did not log in within {self.settings.login_timeout} s (a name and a colour). Goodbye!"
-        self._show_out(session, Goodbye(self.stamp(), words), None)
+        self.show_out(session, Goodbye(self.stamp(), words), None)
 
     def refuse(self, session: Session, words: str) -> None:
         """Close a connection that is not let in (too many wrong passwords), saying why."""
         logger.bind(event="refused", user=session.name, addr=session.peer.address).warning(
             "{} refused: {}", session.peer.address, words
         )
-        self._show_out(session, Goodbye(self.stamp(), words), None)
+        self.show_out(session, Goodbye(self.stamp(), words), None)
 
     def kick(self, session: Session, reason: str) -> None:
         logger.bind(event="kick", user=session.name, room=session.room_name).warning(
             "{} kicked for {}", session.name, reason
         )
         goodbye = Goodbye(self.stamp(), f"You have been kicked for {reason}.")
-        self._show_out(session, goodbye, f"{session.name} was kicked for {reason}.")
+        self.show_out(session, goodbye, f"{session.name} was kicked for {reason}.")
 
-    def _show_out(self, session: Session, goodbye: Goodbye, announcement: str | None) -> None:
+    def show_out(self, session: Session, goodbye: Goodbye, announcement: str | None) -> None:
         """The server's last words to `session`; its room hears `announcement`; its connection closes."""
         session.deliver(goodbye)
         self.remove(session, announcement)
@@ -375,12 +454,67 @@ class Hall:
             "{}", announcement or f"{session.name or session.peer.address} disconnected"
         )
 
+    # What operators and room owners do.
+
+    def kick_by(self, target: Session, by: Session, reason: str) -> None:
+        logger.bind(event="kick", user=target.name, by=by.name, room=target.room_name).warning(
+            "{} kicked {} ({})", by.name, target.name, reason or "no reason given"
+        )
+        why = f": {reason}" if reason else ""
+        goodbye = Goodbye(self.stamp(), f"You have been kicked by {by.name}{why}.")
+        self.show_out(target, goodbye, f"{target.name} was kicked by {by.name}" + (f" ({reason})." if reason else "."))
+        by.notice(f"{target.name} is kicked.")
+
+    def ban(self, name: str, target: Session | None, by: Session, seconds: float | None, reason: str) -> None:
+        """Ban a name, and the address it is online from, if it is: whoever they cover is shown out."""
+        ban = self.moderation.ban(NAME, name_key(name), name, by.name, reason, seconds)
+        if target is not None:
+            self.moderation.ban(ADDRESS, target.host, target.host, by.name, reason, seconds)
+        until = self.moderation.until(ban.until)
+        said = f"was banned by {by.name}" + (f" ({reason})." if reason else ".")
+        for session in list(self.sessions):
+            covered = self.ban_of(session)
+            if covered is not None:
+                self.show_out(session, Goodbye(self.stamp(), self.banned_words(covered)), f"{session.name} {said}")
+        where = ", and the address they came from." if target else " (not online: the name only, not an address)."
+        by.notice(f"{name} is banned {until}{where}")
+
+    def set_topic(self, room: Room, by: Session, topic: str) -> None:
+        room.topic = topic
+        logger.bind(event="topic", by=by.name, room=room.name).info("{} set the topic of {}: {}", by.name, room.name,
+                                                                    topic)  # fmt: skip
+        said = f"{by.name} set the topic: {topic}" if topic else f"{by.name} cleared the topic."
+        room.broadcast(RoomNotice(self.stamp(), room.name, said))
+        self.panels.changed([room])
+
+    def lock(self, room: Room, by: Session, key: str | None) -> None:
+        """Lock `room` with `key` (None: unlock it); its members are told, never the key."""
+        room.lock = key
+        if key is None:
+            room.invited.clear()
+        done = "locked" if key else "unlocked"
+        logger.bind(event="lock", by=by.name, room=room.name).info("{} {} {}", by.name, done, room.name)
+        if key:
+            said = f"{by.name} locked the room: coming in takes its key, or an invitation."
+        else:
+            said = f"{by.name} unlocked the room: anyone may come in."
+        room.broadcast(RoomNotice(self.stamp(), room.name, said))
+        if key:
+            by.notice(f"{room.name} is locked: come in with /join {room.name} {key}")
+        self.panels.changed([room])
+
+    def tell_everyone(self, *lines: Line) -> None:
+        """Server text for everyone online: one event, rendered once for each kind of screen."""
+        notice = Notice(self.stamp(), lines)
+        for session in self.online():
+            session.deliver(notice)
+
     def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:
         """Tell everyone, then close every connection (no one-by-one leave notices)."""
         logger.bind(event="shutdown").warning("shutting down: telling {} connections", len(self.sessions))
         goodbye = Goodbye(self.stamp(), message, will_return=True)
         for session in list(self.sessions):
-            self._show_out(session, goodbye, None)
+            self.show_out(session, goodbye, None)
 
     def server_time(self) -> str:
         return time.strftime("%A %Y-%m-%d %H:%M:%S %Z", time.localtime(self.clock.seconds()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chatroom.core.events.model import Members, Rooms, You
+from chatroom.core.events.model import Members, RoomInfo, Rooms, You
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -56,7 +56,10 @@ class Panels:
         changed, self._changed = self._changed, {}
         if not self.watchers:
             return
-        rooms = Rooms(self._stamp(), tuple((room.name, len(room.members)) for room in self._rooms.values()))
+        rooms = Rooms(
+            self._stamp(),
+            tuple(RoomInfo(r.name, len(r.members), r.lock is not None, r.topic) for r in self._rooms.values()),
+        )
         for watcher in self.watchers:
             watcher.deliver(rooms)
         for room in changed:
@@ -68,6 +71,7 @@ class Panels:
         if not watching:
             return
         shown = tuple(member.who for _, member in zip(range(MEMBERS_SHOWN), room.members, strict=False))
-        members = Members(self._stamp(), room.name, shown, len(room.members))
+        owner = room.owner.name if room.owner is not None else None
+        members = Members(self._stamp(), room.name, shown, len(room.members), owner)
         for member in watching:
             member.deliver(members)

@@ -26,6 +26,10 @@ class Room:
         self.key = name_key(name)
         self.members: dict[Member, None] = {}  # an ordered set: join order
         self.history: deque[Event] = deque(maxlen=history) if lines is None else lines  # its last lines
+        self.owner: Member | None = None  # who made it, then whoever has been in longest; the lobby has none
+        self.topic = ""
+        self.lock: str | None = None  # the key that opens it, once its owner locks it
+        self.invited: set[str] = set()  # name keys that may come in once without the key
 
     @property
     def is_lobby(self) -> bool:
@@ -49,3 +53,12 @@ class Room:
 
     def names(self) -> list[str]:
         return [member.name for member in self.members]
+
+    def may_enter(self, key: str | None, name_key: str) -> bool:
+        """Whether someone with `key` (or an invitation) gets in; an invitation is used up."""
+        if self.lock is None or key == self.lock:
+            return True
+        if name_key in self.invited:
+            self.invited.discard(name_key)
+            return True
+        return False

@@ -98,6 +98,7 @@ class Session:
         self.shouts = 0
         self.reply_to: Session | None = None
         self.proven: set[str] = set()  # keys of the registered names this connection gave the password of
+        self.operator = False  # logged in with the password of a name the host made an operator
         self._handle: Callable[[str], None] = self._answer_name
         self._busy = 0  # work this session waits on (a name looked up, a password checked)
         self._wrong_passwords = 0

@@ -386,12 +386,20 @@ function showRooms(rooms) {
       button.setAttribute("aria-current", here ? "true" : "false");
       const count = document.createElement("span");
       count.className = "count";
-      count.textContent = ` (${room.count})`;
+      count.textContent = ` (${room.count}${room.locked ? ", locked" : ""})`;
       button.append(document.createTextNode(room.name), count);
-      button.title = here ? "You are here" : `Join ${room.name}`;
+      const where = here ? "You are here" : room.locked ? `${room.name} is locked: /join ${room.name} KEY` : `Join ${room.name}`;
+      button.title = room.topic ? `${where}. Topic: ${room.topic}` : where;
       button.addEventListener("click", () => {
-        if (!here) sendLine(`/join ${room.name}`);
-        closeSide();
+        if (here) {
+          closeSide();
+        } else if (room.locked) {
+          $("say").value = `/join ${room.name} `; // its key goes after
+          closeSide();
+        } else {
+          sendLine(`/join ${room.name}`);
+          closeSide();
+        }
       });
       const li = document.createElement("li");
       li.append(button);
@@ -407,6 +415,7 @@ function showMembers(message) {
       const button = document.createElement("button");
       button.type = "button";
       button.append(nameSpan(who));
+      if (who.name === message.owner) button.append(document.createTextNode(" (owner)"));
       const isMe = page.me && who.name === page.me.name;
       button.title = isMe ? "You" : `Send ${who.name} a private message`;
       button.addEventListener("click", () => {

@@ -40,6 +40,35 @@ class Account:
     password_hash: str
     colour: str | None
     created: float
+    operator: bool = False
+
+
+NAME, ADDRESS = "name", "address"  # what a ban is of
+
+
+@dataclass(frozen=True)
+class Ban:
+    """A name (by its key, so its look-alikes too) or an address that may not come in, until `until`."""
+
+    kind: str  # NAME or ADDRESS
+    value: str  # the name's key, or the address
+    shown: str  # the name as it was written, or the address
+    by: str
+    reason: str
+    since: float
+    until: float | None  # None: until it is lifted
+
+
+@dataclass(frozen=True)
+class Mute:
+    """A name that may not speak in rooms or to all, until `until`."""
+
+    key: str
+    name: str
+    by: str
+    reason: str
+    since: float
+    until: float | None
 
 
 class Store(Protocol):
@@ -69,3 +98,20 @@ class Store(Protocol):
 
     def delete_account(self, key: str) -> Deferred[None]:
         """Give a registered name back to everyone."""
+
+    # Moderation: what operators set, and chatroom-admin too, while the server runs.
+
+    def in_force(self, now: float) -> tuple[list[Ban], list[Mute]]:
+        """Before the server takes connections: the bans and mutes that have not ended by `now`."""
+
+    def bans(self, now: float) -> Deferred[list[Ban]]:
+        """The bans that have not ended by `now` (chatroom-admin may have changed them)."""
+
+    def add_ban(self, ban: Ban) -> Deferred[None]: ...
+
+    def lift_bans(self, value: str) -> Deferred[int]:
+        """Lift every ban of a name key or an address; how many there were."""
+
+    def add_mute(self, mute: Mute) -> Deferred[None]: ...
+
+    def lift_mute(self, key: str) -> Deferred[None]: ...

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from twisted.internet.defer import Deferred, succeed
 
-from chatroom.store.interface import ALL_ROOMS, Account, StoredLine
+from chatroom.store.interface import ALL_ROOMS, Account, Ban, Mute, StoredLine
 
 
 class MemoryStore:
@@ -16,6 +16,8 @@ class MemoryStore:
         self._lines: list[StoredLine] = []
         self._by_room: dict[str, list[StoredLine]] = defaultdict(list)
         self._accounts: dict[str, Account] = {}
+        self._bans: list[Ban] = []
+        self._mutes: dict[str, Mute] = {}
 
     def last_id(self) -> int:
         return self._lines[-1].id if self._lines else 0
@@ -42,4 +44,27 @@ class MemoryStore:
 
     def delete_account(self, key: str) -> Deferred[None]:
         self._accounts.pop(key, None)
+        return succeed(None)
+
+    def in_force(self, now: float) -> tuple[list[Ban], list[Mute]]:
+        return self.bans(now).result, [m for m in self._mutes.values() if m.until is None or m.until > now]
+
+    def bans(self, now: float) -> Deferred[list[Ban]]:
+        return succeed([ban for ban in self._bans if ban.until is None or ban.until > now])
+
+    def add_ban(self, ban: Ban) -> Deferred[None]:
+        self._bans.append(ban)
+        return succeed(None)
+
+    def lift_bans(self, value: str) -> Deferred[int]:
+        kept = [ban for ban in self._bans if ban.value != value]
+        lifted, self._bans = len(self._bans) - len(kept), kept
+        return succeed(lifted)
+
+    def add_mute(self, mute: Mute) -> Deferred[None]:
+        self._mutes[mute.key] = mute
+        return succeed(None)
+
+    def lift_mute(self, key: str) -> Deferred[None]:
+        self._mutes.pop(key, None)
         return succeed(None)

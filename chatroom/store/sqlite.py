@@ -35,12 +35,12 @@ from loguru import logger
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from chatroom.store.interface import ALL_ROOMS, Account, StoredLine
+from chatroom.store.interface import ALL_ROOMS, Account, Ban, Mute, StoredLine
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorFromThreads
 
-LATEST = 2  # the schema version this code writes; schema/v2.sql
+LATEST = 3  # the schema version this code writes; schema/v3.sql
 MEMORY = ":memory:"
 FLUSH_SECONDS = 0.2  # the longest a said line waits before it is written
 BATCH = 10_000  # lines in one transaction at most
@@ -50,7 +50,9 @@ PRUNE_SECONDS = 3600  # how often lines older than --history-days are deleted
 T = TypeVar("T")
 
 _LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
-_ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created"
+_ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created, operator"
+_BAN_COLUMNS = "kind, value, shown, by, reason, since, until"
+_MUTE_COLUMNS = "name_key, name, by, reason, since, until"
 
 
 class StoreError(Exception):
@@ -142,28 +144,31 @@ class SqliteStore:
         return self._call(read)
 
     def account(self, key: str) -> Deferred[Account | None]:
-        def read(connection: sqlite3.Connection) -> Account | None:
-            row = connection.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE name_key = ?", (key,)).fetchone()
-            return Account(*row) if row else None
-
-        return self._call(read)
+        return self._call(lambda connection: read_account(connection, key))
 
     def save_account(self, account: Account) -> Deferred[None]:
-        def write(connection: sqlite3.Connection) -> None:
-            with connection:
-                connection.execute(
-                    f"INSERT OR REPLACE INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                    (account.key, account.name, account.password_hash, account.colour, account.created),
-                )
-
-        return self._call(write)
+        return self._call(lambda connection: write_account(connection, account))
 
     def delete_account(self, key: str) -> Deferred[None]:
-        def write(connection: sqlite3.Connection) -> None:
-            with connection:
-                connection.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
+        return self._call(lambda connection: delete_account(connection, key))
 
-        return self._call(write)
+    def in_force(self, now: float) -> tuple[list[Ban], list[Mute]]:
+        return read_bans(self._connection, now), read_mutes(self._connection, now)
+
+    def bans(self, now: float) -> Deferred[list[Ban]]:
+        return self._call(lambda connection: read_bans(connection, now))
+
+    def add_ban(self, ban: Ban) -> Deferred[None]:
+        return self._call(lambda connection: write_ban(connection, ban))
+
+    def lift_bans(self, value: str) -> Deferred[int]:
+        return self._call(lambda connection: lift_bans(connection, value))
+
+    def add_mute(self, mute: Mute) -> Deferred[None]:
+        return self._call(lambda connection: write_mute(connection, mute))
+
+    def lift_mute(self, key: str) -> Deferred[None]:
+        return self._call(lambda connection: lift_mute(connection, key))
 
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> Deferred[T]:
         answer: Deferred[T] = Deferred()
@@ -277,25 +282,35 @@ class SqliteStore:
             connection = sqlite3.connect(MEMORY, check_same_thread=False)
             connection.executescript(schema(f"v{LATEST}.sql"))
             return connection
-        if not _has_schema(self.path):
-            _create(self.path)
-        connection = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > LATEST:  # before anything is written to it
-                raise StoreError(f"{self.path} was written by a newer chatroom (schema version {version}; "
-                                 f"this one knows {LATEST})")  # fmt: skip
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = NORMAL")
-            _upgrade(connection, self.path, version)
-        except sqlite3.DatabaseError as problem:
-            connection.close()
-            raise StoreError(f"{self.path} cannot be used as the store: {problem}") from None
-        except StoreError:
-            connection.close()
-            raise
+        connection = connect(self.path, check_same_thread=False)
         self._inode = os.stat(self.path).st_ino
         return connection
+
+
+def connect(path: str, **options) -> sqlite3.Connection:
+    """A connection to the store's file at `path`, made or upgraded to the latest schema as needed.
+
+    The server's store and chatroom-admin both open the file this way, and
+    may do so at once: WAL lets one write while the other reads, and each
+    waits up to 5 s for the other's write to finish.
+    """
+    if not _has_schema(path):
+        _create(path)
+    connection = sqlite3.connect(path, timeout=5, **options)
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > LATEST:  # before anything is written to it
+            raise StoreError(f"{path} was written by a newer chatroom (schema {version}; this one knows {LATEST})")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _upgrade(connection, path, version)
+    except sqlite3.DatabaseError as problem:
+        connection.close()
+        raise StoreError(f"{path} cannot be used as the store: {problem}") from None
+    except StoreError:
+        connection.close()
+        raise
+    return connection
 
 
 def _has_schema(path: str) -> bool:
@@ -337,3 +352,72 @@ def _upgrade(connection: sqlite3.Connection, path: str, version: int) -> None:
                                        LATEST, aside)  # fmt: skip
     for target in range(version + 1, LATEST + 1):
         connection.executescript(schema(f"upgrade-to-v{target}.sql"))
+
+
+# What both the server's store and chatroom-admin read and write, on a connection of their own.
+
+
+def read_account(connection: sqlite3.Connection, key: str) -> Account | None:
+    row = connection.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE name_key = ?", (key,)).fetchone()
+    return _account(row) if row else None
+
+
+def read_accounts(connection: sqlite3.Connection) -> list[Account]:
+    return [_account(row) for row in connection.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY name")]
+
+
+def write_account(connection: sqlite3.Connection, account: Account) -> None:
+    with connection:
+        connection.execute(
+            f"INSERT OR REPLACE INTO accounts ({_ACCOUNT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (account.key, account.name, account.password_hash, account.colour, account.created, int(account.operator)),
+        )
+
+
+def delete_account(connection: sqlite3.Connection, key: str) -> None:
+    with connection:
+        connection.execute("DELETE FROM accounts WHERE name_key = ?", (key,))
+
+
+def read_bans(connection: sqlite3.Connection, now: float) -> list[Ban]:
+    rows = connection.execute(
+        f"SELECT {_BAN_COLUMNS} FROM bans WHERE until IS NULL OR until > ? ORDER BY since", (now,)
+    ).fetchall()
+    return [Ban(*row) for row in rows]
+
+
+def write_ban(connection: sqlite3.Connection, ban: Ban) -> None:
+    with connection:
+        connection.execute(
+            f"INSERT INTO bans ({_BAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ban.kind, ban.value, ban.shown, ban.by, ban.reason, ban.since, ban.until),
+        )
+
+
+def lift_bans(connection: sqlite3.Connection, value: str) -> int:
+    """Lift the bans of a name key or an address; how many were lifted."""
+    with connection:
+        return connection.execute("DELETE FROM bans WHERE value = ?", (value,)).rowcount
+
+
+def read_mutes(connection: sqlite3.Connection, now: float) -> list[Mute]:
+    rows = connection.execute(f"SELECT {_MUTE_COLUMNS} FROM mutes WHERE until IS NULL OR until > ?", (now,))
+    return [Mute(*row) for row in rows.fetchall()]
+
+
+def write_mute(connection: sqlite3.Connection, mute: Mute) -> None:
+    with connection:
+        connection.execute(
+            f"INSERT OR REPLACE INTO mutes ({_MUTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            (mute.key, mute.name, mute.by, mute.reason, mute.since, mute.until),
+        )
+
+
+def lift_mute(connection: sqlite3.Connection, key: str) -> None:
+    with connection:
+        connection.execute("DELETE FROM mutes WHERE name_key = ?", (key,))
+
+
+def _account(row: tuple) -> Account:
+    *fields, operator = row
+    return Account(*fields, operator=bool(operator))

@@ -198,11 +198,21 @@ class You(Event):
 
 
 @dataclass(frozen=True, eq=False)
+class RoomInfo:
+    """What the panel shows of a room: never its key."""
+
+    name: str
+    count: int
+    locked: bool = False
+    topic: str = ""
+
+
+@dataclass(frozen=True, eq=False)
 class Rooms(Event):
-    """Every room and how many are in it."""
+    """Every room, how many are in it, whether it is locked, its topic."""
 
     kind = "rooms"
-    rooms: tuple[tuple[str, int], ...]
+    rooms: tuple[RoomInfo, ...]
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,3 +223,4 @@ class Members(Event):
     room: str
     names: tuple[Name, ...]
     count: int
+    owner: str | None = None

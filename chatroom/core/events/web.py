@@ -75,11 +75,11 @@ def _you(event: model.You) -> dict[str, Any]:
 
 
 def _rooms(event: model.Rooms) -> dict[str, Any]:
-    return {"rooms": [{"name": room, "count": count} for room, count in event.rooms]}
+    return {"rooms": [{"name": r.name, "count": r.count, "locked": r.locked, "topic": r.topic} for r in event.rooms]}
 
 
 def _members(event: model.Members) -> dict[str, Any]:
-    return {"room": event.room, "names": [name(n) for n in event.names], "count": event.count}
+    return {"room": event.room, "names": [name(n) for n in event.names], "count": event.count, "owner": event.owner}
 
 
 _FIELDS = {

@@ -1,4 +1,4 @@
--- The whole schema at version 2, for a new file: what rooms said, and registered names.
+-- The whole schema at version 3, for a new file: what rooms said, registered names, operators, bans and mutes.
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -25,7 +25,31 @@ CREATE TABLE accounts (
     name TEXT NOT NULL,        -- as it was registered
     password_hash TEXT NOT NULL,
     colour TEXT,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    operator INTEGER NOT NULL DEFAULT 0  -- 1: may kick, mute, ban (chatroom-admin op NAME)
 );
 
-PRAGMA user_version = 2;
+-- A ban: of a name (value: its key, so look-alikes are banned too) or of an address.
+CREATE TABLE bans (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,        -- 'name' or 'address'
+    value TEXT NOT NULL,       -- the name's key, or the address
+    shown TEXT NOT NULL,       -- the name as written, or the address
+    by TEXT NOT NULL,          -- who set it
+    reason TEXT NOT NULL,
+    since REAL NOT NULL,
+    until REAL                 -- when it ends by itself; NULL: when it is lifted
+);
+CREATE INDEX bans_by_value ON bans (kind, value);
+
+-- A mute: the name may not speak in rooms or to all until it ends.
+CREATE TABLE mutes (
+    name_key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since REAL NOT NULL,
+    until REAL
+);
+
+PRAGMA user_version = 3;

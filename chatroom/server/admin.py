@@ -1,0 +1,188 @@
+"""chatroom-admin: the host's tool for operators, registered names and bans, on the server's store.
+
+    chatroom-admin [--db PATH] op NAME        NAME becomes an operator (registered first if it is not:
+                                              a password is asked, or read as one line from stdin)
+    chatroom-admin [--db PATH] deop NAME
+    chatroom-admin [--db PATH] list           registered names; operators marked
+    chatroom-admin [--db PATH] password NAME  sets a new password for NAME
+    chatroom-admin [--db PATH] bans           bans in force
+    chatroom-admin [--db PATH] unban NAME|ADDRESS
+
+It works on the same SQLite file as the server, while the server runs: the
+server sees a new operator (or one no longer) at their next login, and a ban
+or an unban within a few seconds. Misuse is a message and status 2; a store
+that cannot be opened, status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import os
+import sqlite3
+import sys
+import time
+
+from argon2 import PasswordHasher
+
+from chatroom.core.accounts import password_problem
+from chatroom.core.names import name_key, user_name_problem
+from chatroom.core.operators import until_text
+from chatroom.store.interface import Account
+from chatroom.store.sqlite import (
+    StoreError,
+    connect,
+    lift_bans,
+    read_account,
+    read_accounts,
+    read_bans,
+    write_account,
+)
+
+USAGE, UNUSABLE = 2, 1  # exit statuses: misuse, and a store that cannot be opened
+
+
+class Refused(Exception):
+    """What the host asked for cannot be done; the message says why (status 2)."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        if options.command in ("op", "password"):
+            problem = user_name_problem(options.name)
+            if problem:
+                raise Refused(problem)
+        connection = _open(options.db, create=options.command == "op")
+        try:
+            print(COMMANDS[options.command](connection, options))
+        finally:
+            connection.close()
+    except Refused as refused:
+        print(f"chatroom-admin: {refused}", file=sys.stderr)
+        return USAGE
+    except (StoreError, sqlite3.Error, OSError) as problem:
+        print(f"chatroom-admin: cannot use the store: {problem}", file=sys.stderr)
+        return UNUSABLE
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatroom-admin",
+        description="Operators, registered names and bans, in the chat server's store (while it runs, too).",
+    )
+    parser.add_argument("--db", default="chatroom.sqlite3", help="the server's store (default: %(default)s)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in (
+        ("op", "make NAME an operator (registering it first: asks a password, or reads one line from stdin)"),
+        ("deop", "NAME is no longer an operator"),
+        ("password", "set a new password for the registered name NAME"),
+    ):
+        commands.add_parser(name, help=help_text).add_argument("name", metavar="NAME")
+    commands.add_parser("list", help="the registered names; operators marked")
+    commands.add_parser("bans", help="the bans in force")
+    commands.add_parser("unban", help="lift the bans of a name or an address").add_argument(
+        "name", metavar="NAME|ADDRESS"
+    )
+    return parser
+
+
+def _open(path: str, create: bool) -> sqlite3.Connection:
+    if path != ":memory:" and not os.path.exists(path) and not create:
+        raise StoreError(f"there is no store at {path} (start the server once, or give --db PATH)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise StoreError(f"the folder {folder} does not exist")
+    return connect(path)
+
+
+def _op(connection: sqlite3.Connection, options) -> str:
+    account = read_account(connection, name_key(options.name))
+    if account is not None and account.operator:
+        return f"{account.name} is an operator already."
+    if account is None:
+        password = _new_password(options.name)
+        account = Account(name_key(options.name), options.name, _hash(password), None, time.time())
+        registered = " (registered now, with the password given)"
+    else:
+        registered = ""
+    write_account(connection, dataclasses.replace(account, operator=True))
+    return f"{account.name} is an operator{registered}; it takes effect at their next login."
+
+
+def _deop(connection: sqlite3.Connection, options) -> str:
+    account = _registered(connection, options.name)
+    if not account.operator:
+        raise Refused(f"{account.name} is not an operator.")
+    write_account(connection, dataclasses.replace(account, operator=False))
+    return f"{account.name} is no longer an operator; it takes effect at their next login."
+
+
+def _password(connection: sqlite3.Connection, options) -> str:
+    account = _registered(connection, options.name)
+    password = _new_password(account.name)
+    write_account(connection, dataclasses.replace(account, password_hash=_hash(password)))
+    return f"{account.name} has a new password."
+
+
+def _list(connection: sqlite3.Connection, options) -> str:
+    accounts = read_accounts(connection)
+    if not accounts:
+        return "No registered names."
+    return "\n".join(
+        f"{'@' if a.operator else ' '}{a.name:<21} registered {time.strftime('%Y-%m-%d', time.localtime(a.created))}"
+        + ("  operator" if a.operator else "")
+        for a in accounts
+    )
+
+
+def _bans(connection: sqlite3.Connection, options) -> str:
+    now = time.time()
+    bans = read_bans(connection, now)
+    if not bans:
+        return "No bans are in force."
+    return "\n".join(
+        f"{ban.shown} ({ban.kind}) {until_text(ban.until, now)}, by {ban.by}" + (f": {b}" if (b := ban.reason) else "")
+        for ban in bans
+    )
+
+
+def _unban(connection: sqlite3.Connection, options) -> str:
+    lifted = lift_bans(connection, name_key(options.name)) + lift_bans(connection, options.name)
+    if not lifted:
+        raise Refused(f"{options.name} is not banned (chatroom-admin bans lists the bans).")
+    return f"The ban of {options.name} is lifted; the server lets them in within a few seconds."
+
+
+COMMANDS = {"op": _op, "deop": _deop, "password": _password, "list": _list, "bans": _bans, "unban": _unban}
+
+
+def _registered(connection: sqlite3.Connection, name: str) -> Account:
+    account = read_account(connection, name_key(name))
+    if account is None:
+        raise Refused(f"{name} is not registered (chatroom-admin list lists the registered names).")
+    return account
+
+
+def _new_password(name: str) -> str:
+    """From a terminal: asked twice, not shown. From a pipe: the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {name}: ")
+        if getpass.getpass("The same again: ") != password:
+            raise Refused("the two passwords differ; nothing was changed.")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    problem = password_problem(password)
+    if problem:
+        raise Refused(problem)
+    return password
+
+
+def _hash(password: str) -> str:
+    return PasswordHasher().hash(password)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
