@@ -37,6 +37,8 @@ class Person:
         self.peer.text()
 
     def say(self, *lines: str) -> str:
+        """What these lines got back (whatever came before them is dropped)."""
+        self.peer.text()
         for line in lines:
             self.session.line(line)
         return self.peer.text()

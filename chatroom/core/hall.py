@@ -474,8 +474,13 @@ class Hall:
         said = f"was banned by {by.name}" + (f" ({reason})." if reason else ".")
         for session in list(self.sessions):
             covered = self.ban_of(session)
-            if covered is not None:
-                self.show_out(session, Goodbye(self.stamp(), self.banned_words(covered)), f"{session.name} {said}")
+            if session is target:
+                words = f"You have been banned by {by.name} {until}" + (f": {reason}." if reason else ".") + " Goodbye!"
+            elif covered is not None:  # someone else from the banned address
+                words = self.banned_words(covered)
+            else:
+                continue
+            self.show_out(session, Goodbye(self.stamp(), words), f"{session.name} {said}")
         where = ", and the address they came from." if target else " (not online: the name only, not an address)."
         by.notice(f"{name} is banned {until}{where}")
 

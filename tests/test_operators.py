@@ -1,0 +1,216 @@
+"""Moderation by people, in the core: what operators can do, and what everyone else is told."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+from loguru import logger
+
+from chatroom.core.hall import Hall
+from chatroom.core.names import name_key
+from chatroom.core.operators import until_text
+from chatroom.core.settings import Settings
+from chatroom.store.interface import Account
+from chatroom.store.memory import MemoryStore
+from test_accounts import FAST, Person
+
+OPERATOR_COMMANDS = ["/kick eve", "/mute eve", "/unmute eve", "/ban eve", "/unban eve", "/bans", "/announce hi",
+                     "/motd hi", "/moderate on"]  # fmt: skip
+
+
+@pytest.fixture
+def store():
+    return MemoryStore()
+
+
+@pytest.fixture
+def hall(clock, store):
+    return Hall(clock, Settings(flood_rate=0), rng=random.Random(1), store=store, passwords=FAST)
+
+
+@pytest.fixture
+def log():
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="INFO", format="{extra} | {message}")
+    yield lines
+    logger.remove(sink)
+
+
+def operator(hall: Hall, name: str = "alice", host: str = "10.0.0.1") -> Person:
+    """Someone the host made an operator (chatroom-admin op), logged in with their password."""
+    hall.store.save_account(Account(name_key(name), name, FAST.hasher.hash("op-password"), "red", 0.0, True))
+    person = Person(hall, host)
+    person.say(name, "op-password")
+    return person
+
+
+def chatter(hall: Hall, name: str, host: str = "10.0.0.9") -> Person:
+    person = Person(hall, host)
+    person.say(name, "blue")
+    return person
+
+
+def test_help_shows_operator_commands_to_operators_only(hall):
+    alice, eve = operator(hall), chatter(hall, "eve")
+    assert "/kick NAME [REASON]" in alice.say("/help") and "For operators:" in alice.say("/help")
+    help_text = eve.say("/help")
+    assert "/kick" not in help_text and "For operators" not in help_text
+    assert "/lock KEY" in help_text  # anyone may own a room
+
+
+@pytest.mark.parametrize("line", OPERATOR_COMMANDS)
+def test_anyone_else_is_told_the_command_is_for_operators(hall, line):
+    chatter(hall, "eve")
+    bob = chatter(hall, "bob")
+    word = line.split()[0]
+    assert bob.say(line) == f"*** Error: {word} is for operators.\r\n"
+    assert hall.find("eve") is not None and not hall.moderation.bans and not hall.moderation.mutes
+
+
+def test_an_operator_is_told_so_and_marked_in_who(hall):
+    alice = Person(hall)
+    hall.store.save_account(Account(name_key("alice"), "alice", FAST.hasher.hash("op-password"), "red", 0.0, True))
+    welcome = alice.say("alice", "op-password")
+    assert "You are an operator: /help lists what operators can do." in welcome
+    chatter(hall, "bob")
+    assert "lobby: @alice, bob" in alice.say("/who")
+
+
+def test_an_operators_wrong_password_is_a_wrong_password(hall):
+    operator(hall).say("/quit")
+    impostor = Person(hall)
+    impostor.say("alice")
+    assert impostor.say("guess") == "*** Wrong password for alice.\r\n*** Password for alice:\r\n"
+    assert not impostor.session.operator
+
+
+def test_kick_tells_them_and_their_room_why_and_by_whom(hall, log):
+    alice, eve, bob = operator(hall), chatter(hall, "eve"), chatter(hall, "bob")
+    alice.peer.text(), bob.peer.text()
+    assert "eve is kicked." in alice.say("/kick eve spamming links")
+    assert eve.peer.text().endswith("*** You have been kicked by alice: spamming links.\r\n") and eve.peer.disconnected
+    assert "eve was kicked by alice (spamming links)." in bob.peer.text()
+    assert any("'event': 'kick', 'user': 'eve', 'by': 'alice'" in line for line in log)
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("/kick alice", "That is you."),
+        ("/kick carol", "carol is an operator: operators are answerable to the host, not to each other."),
+        ("/kick nobody", "Nobody called 'nobody' is online. /who lists who is."),
+        ("/kick", "Usage: /kick NAME [REASON]"),
+        ("/mute bad!name", "A name may use only letters, digits, '-', '_' and '.'."),
+    ],
+)
+def test_operators_cannot_act_on_themselves_other_operators_or_nobody(hall, line, problem):
+    alice = operator(hall)
+    operator(hall, "carol")
+    assert alice.say(line) == f"*** Error: {problem}\r\n"
+
+
+def test_mute_stops_room_lines_and_all_for_its_time_but_not_private_messages(hall, clock):
+    alice, eve, bob = operator(hall), chatter(hall, "eve"), chatter(hall, "bob")
+    assert re.fullmatch(r"\*\*\* eve is muted until \d\d:\d\d\.\r\n", alice.say("/mute eve 10m being rude"))
+    assert "You have been muted by alice until" in eve.peer.text()
+    bob.peer.text()
+    for line in ("hello?", "/me sulks", "/all anyone?"):
+        assert "You are muted until" in eve.say(line) and "your line was not sent" in eve.say(line)
+    eve.say("/msg bob sorry")
+    assert bob.peer.text().count("sorry") == 1 and "hello?" not in bob.peer.text()
+    clock.advance(601)
+    eve.say("I'm back")
+    assert "eve: I'm back" in bob.peer.text()
+
+
+def test_unmute_lifts_it_and_a_mute_follows_the_name(hall):
+    alice, bob = operator(hall), chatter(hall, "bob")
+    assert alice.say("/mute eve") == "*** eve is muted until it is lifted.\r\n"  # not online: the name is
+    eve = chatter(hall, "eve")
+    assert "You are muted until it is lifted" in eve.say("hello")
+    assert alice.say("/unmute eve") == "*** eve may speak again.\r\n"
+    assert "alice lifted your mute" in eve.peer.text()
+    eve.say("hello")
+    assert "eve: hello" in bob.peer.text()
+    assert alice.say("/unmute eve") == "*** Error: eve is not muted.\r\n"
+
+
+def test_a_ban_shuts_out_the_name_and_its_address_until_it_ends(hall, clock):
+    alice, eve = operator(hall), chatter(hall, "eve", host="10.6.6.6")
+    until = until_text(clock.seconds() + 2 * 3600, clock.seconds())
+    assert f"*** eve is banned {until}, and the address they came from.\r\n" in alice.say("/ban eve 2h trolling")
+    assert eve.peer.text().endswith(f"*** You have been banned by alice {until}: trolling. Goodbye!\r\n")
+    again = Person(hall, host="10.6.6.6")
+    assert again.peer.disconnected and not again.session.online
+    assert again.peer.events[-1].text == f"Your address is banned from this server {until} (trolling). Goodbye!"
+    elsewhere = Person(hall, host="10.7.7.7")
+    assert f"The name eve is banned {until} (trolling)." in elsewhere.say("EVE")  # look-alikes too
+    assert "Pick a colour" in elsewhere.say("eve2")
+    clock.advance(2 * 3600 + 1)
+    assert "Pick a colour" in Person(hall, host="10.6.6.6").say("eve")
+
+
+def test_bans_lists_them_and_unban_lifts_name_and_address(hall):
+    alice = operator(hall)
+    chatter(hall, "eve", host="10.6.6.6")
+    alice.say("/ban eve 7d spam")
+    listed = alice.say("/bans")
+    assert "eve (name) until" in listed and "10.6.6.6 (address) until" in listed and "by alice: spam" in listed
+    assert alice.say("/unban eve") == "*** The ban of eve is lifted.\r\n"
+    assert Person(hall, "10.6.6.6").peer.disconnected  # the address is still banned
+    newcomer = Person(hall, "10.7.7.7")
+    assert "Pick a colour" in newcomer.say("eve")  # the name no longer
+    newcomer.session.lost()
+    assert alice.say("/unban 10.6.6.6") == "*** The ban of 10.6.6.6 is lifted.\r\n"
+    assert alice.say("/bans") == "*** No bans are in force.\r\n"
+    assert "Pick a colour" in Person(hall, host="10.6.6.6").say("eve")
+    assert alice.say("/unban eve") == "*** eve is not banned. /bans lists the bans.\r\n"
+
+
+def test_bans_and_mutes_outlast_a_restart(store, clock):
+    before = Hall(clock, Settings(), rng=random.Random(1), store=store, passwords=FAST)
+    alice = operator(before)
+    chatter(before, "eve", host="10.6.6.6")
+    alice.say("/ban eve", "/mute bob 1h")
+    after = Hall(clock, Settings(), rng=random.Random(1), store=store, passwords=FAST)
+    after.restore()
+    assert Person(after, host="10.6.6.6").peer.disconnected
+    assert "You are muted" in chatter(after, "bob").say("hi")
+
+
+def test_announce_reaches_everyone_online_in_every_room(hall):
+    alice, bob, carol = operator(hall), chatter(hall, "bob"), chatter(hall, "carol")
+    carol.say("/join games")
+    bob.peer.text(), carol.peer.text()
+    alice.say("/announce The server restarts at noon.")
+    for person in (bob, carol):
+        assert person.peer.text() == "*** Announcement from alice: The server restarts at noon.\r\n"
+
+
+def test_motd_is_set_and_cleared(hall):
+    alice = operator(hall)
+    assert alice.say("/motd Exams on Friday!") == "*** The message of the day is now: Exams on Friday!\r\n"
+    assert "*** Exams on Friday!\r\n" in Person(hall).say("bob", "blue")
+    assert alice.say("/motd") == "*** There is no message of the day now.\r\n"
+    assert "Exams" not in Person(hall).say("carol", "blue")
+
+
+def test_moderate_lets_only_operators_and_room_owners_speak(hall):
+    alice, bob, carol = operator(hall), chatter(hall, "bob"), chatter(hall, "carol")
+    carol.say("/join study")  # carol owns study
+    bob.peer.text()
+    alice.say("/moderate on")
+    assert "alice asks for quiet" in bob.peer.text() and "alice asks for quiet" in carol.peer.text()
+    assert "only operators and room owners speak" in bob.say("can I talk?")
+    bob.say("/msg carol psst")
+    assert "carol: in my own room" in carol.say("in my own room")
+    assert "only operators" in carol.say("/all to everyone")  # an owner speaks in their room only
+    alice.say("quiet please")
+    assert "alice: quiet please" in bob.peer.text()
+    alice.say("/moderate off")
+    assert "everyone may speak again" in bob.peer.text()
+    bob.say("finally")
+    assert "bob: finally" in alice.peer.text()
+    assert alice.say("/moderate maybe") == "*** Error: Usage: /moderate on|off\r\n"
