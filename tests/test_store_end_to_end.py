@@ -1,0 +1,565 @@
+"""The store from outside: a real twistd on a real SQLite file, killed with SIGKILL and started again.
+
+What rooms said comes back after a `kill -9` (on telnet and over the page's
+WebSocket), everything said more than a second before the kill is in the file,
+the file is never corrupt, old lines go after --history-days, and a backup
+taken while the server runs holds the lines. Private text is in no file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from chatroom.core.names import name_key
+from conftest import plain
+from test_end_to_end import REPO, TWISTD, Client, Server
+from websocket_client import WebSocket
+
+LOCAL = "tcp:0:interface=127.0.0.1"
+WAIT = 20  # seconds any one answer may take: Argon2id is slow on purpose, and the machine is shared
+ON_DISK = 1.3  # a line is on disk within a second of being said (PRODUCT.md); a little more, to be fair
+BLUE, RED, GREEN, PURPLE = "\x1b[38;5;33m", "\x1b[38;5;196m", "\x1b[38;5;40m", "\x1b[38;5;129m"
+
+
+class Telnet(Client):
+    """A line client from a chosen local address (127.0.0.2 is another address on loopback)."""
+
+    def __init__(self, port: int, source: str = "127.0.0.1"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT, source_address=(source, 0))
+        self.buffer = b""
+        self.raw = b""
+
+    def expect(self, pattern: str, timeout: float = WAIT) -> str:
+        return super().expect(pattern, timeout)
+
+    def login(self, name: str, colour: str = "") -> Telnet:
+        """Log in with a name nobody registered; `welcome` is all the server said up to now."""
+        self.welcome = self.expect("What is your name")
+        self.send(name)
+        self.welcome += self.expect(r"Pick a colour.*\n")
+        self.send(colour)
+        self.welcome += self.expect(r"You are in the lobby.*\n") + self.fence()
+        return self
+
+    def log_in(self, name: str, password: str) -> str:
+        """Log in with a registered name; all the server said, its welcome (and its lobby's last lines) included."""
+        welcome = self.expect("What is your name")
+        self.send(name)
+        welcome += self.expect(r"Password for \S+:")
+        self.send(password)
+        return welcome + self.expect(r"You are in the lobby.*\n") + self.fence()
+
+    def fence(self) -> str:
+        """Everything sent before the answer to /time: to read all of a welcome, or to see that something never came."""
+        self.send("/time")
+        return self.expect(r"Server time: .*\n")
+
+
+class Lab:
+    """Servers in `folder`, clients to them; everything stopped by its pid at the end."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.folder = tmp_path / "server"
+        self.folder.mkdir()
+        self.servers: list[Server] = []
+        self.sockets: list[Telnet | WebSocket] = []
+
+    def start(self, *options: str, web: str | None = None, folder: Path | None = None) -> Server:
+        self.servers.append(Server(folder or self.folder, *options, web=web))
+        return self.servers[-1]
+
+    def connect(self, server: Server, source: str = "127.0.0.1") -> Telnet:
+        self.sockets.append(Telnet(server.port, source))
+        return self.sockets[-1]
+
+    def websocket(self, server: Server) -> WebSocket:
+        self.sockets.append(WebSocket(server.web_port, timeout=WAIT))
+        return self.sockets[-1]
+
+    def register(self, server: Server, name: str, password: str, colour: str = "purple") -> None:
+        """`name` claimed with `password` by a first connection, which then leaves."""
+        owner = self.connect(server).login(name, colour)
+        owner.send(f"/register {password}")
+        owner.expect(f"{name} is registered")
+        owner.send("/quit")
+        assert owner.closed(WAIT)
+
+    def stop(self, server: Server) -> int:
+        """Stop `server` (SIGTERM) once the clients have hung up: it waits for the ones still connected."""
+        for client in self.sockets:
+            client.sock.close()
+        return server.stop()
+
+    def close(self) -> None:
+        for client in self.sockets:
+            client.sock.close()
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture
+def lab(tmp_path):
+    lab = Lab(tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()
+
+
+def kill_9(server: Server) -> None:
+    os.kill(server.process.pid, signal.SIGKILL)
+    assert server.process.wait(timeout=WAIT) == -signal.SIGKILL
+
+
+def checked_copy(db: Path, into: Path) -> sqlite3.Connection:
+    """The file and its WAL as a crash left them, copied (the server to come opens the originals
+    untouched), then opened: `PRAGMA integrity_check` must say ok."""
+    into.mkdir()
+    for suffix in ("", "-wal"):
+        if Path(f"{db}{suffix}").exists():
+            shutil.copy(f"{db}{suffix}", into / f"copy.sqlite3{suffix}")
+    connection = sqlite3.connect(into / "copy.sqlite3")
+    assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    return connection
+
+
+def stored(connection: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    return connection.execute("SELECT room, kind, speaker, text FROM lines ORDER BY id").fetchall()
+
+
+def assert_nowhere(folder: Path, secrets: list[str]) -> None:
+    """No file in `folder` (the log and its rotations, the store, its -wal and -shm) holds any of `secrets`."""
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    assert files, "the server wrote nothing?"
+    for path in files:
+        data = path.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in data, f"{secret!r} is in {path.name}"
+
+
+def in_order(text: str, expected: list[str]) -> None:
+    """Each of `expected` appears in `text`, one after the other."""
+    at = 0
+    for line in expected:
+        found = text.find(line, at)
+        assert found >= 0, f"{line!r} not in order in {text!r}"
+        at = found + len(line)
+
+
+def said(events: list[dict]) -> list[tuple[str, str, str]]:
+    """A history event's lines as (type, speaker, text)."""
+    return [(line["type"], line["from"]["name"], line["text"]) for line in events]
+
+
+def web_log_in(ws: WebSocket, name: str, colour: str = "") -> list[dict]:
+    """Logs in over the WebSocket; every event up to `you`."""
+    seen = ws.until(lambda e: e["type"] == "prompt" and e["asks"] == "name", WAIT)
+    ws.line(name)
+    seen += ws.until(lambda e: e["type"] == "prompt" and e["asks"] == "colour", WAIT)
+    ws.line(colour)
+    return seen + ws.until_type("you", WAIT)
+
+
+def web_history(ws: WebSocket, line: str) -> dict:
+    """The `history` event a line (/history, /join) brings."""
+    ws.line(line)
+    return ws.until_type("history", WAIT)[-1]
+
+
+def histories(events: list[dict]) -> list[dict]:
+    return [event for event in events if event["type"] == "history"]
+
+
+def twistd(folder: Path, *options: str) -> subprocess.CompletedProcess:
+    """twistd chatroom run to its end (it should not start): its status and what it said."""
+    return subprocess.run(
+        [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", LOCAL, *options],
+        cwd=folder,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# History across a kill -9.
+
+PRIVATE = ["psst-the-key-is-under-the-mat-5521", "reply-quince-private-8810", "carol-tells-alice-3391"]
+LOBBY_LINES = [
+    ("chat", "alice", "lobby line one"),
+    ("action", "bob", "waves in the lobby"),
+    ("all", "alice", "hello every room"),
+    ("chat", "alice", "lobby line two"),
+    ("chat", "bob", "lobby line three"),
+]
+GAMES_LINES = [
+    ("all", "alice", "hello every room"),
+    ("chat", "carol", "games line one"),
+    ("action", "carol", "rolls the dice"),
+]
+LOBBY_TEXT = [
+    "alice: lobby line one",
+    "* bob waves in the lobby",
+    "[all] alice: hello every room",
+    "alice: lobby line two",
+    "bob: lobby line three",
+]
+GAMES_TEXT = ["[all] alice: hello every room", "carol: games line one", "* carol rolls the dice"]
+
+
+def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
+    first = lab.start(web=LOCAL)  # the default store: chatroom.sqlite3 in the folder it runs in
+    watcher = lab.websocket(first)
+    hello = web_log_in(watcher, "watcher")[0]
+    alice = lab.connect(first).login("alice", "blue")
+    bob = lab.connect(first).login("bob", "red")
+    carol = lab.connect(first).login("carol", "green")
+    carol.send("/join games")
+    carol.expect("You are in games, alone")
+    # Each line is seen before the next is said, so the order is the order they were said in.
+    for speaker, line, seen in [
+        (alice, "lobby line one", "alice: lobby line one"),
+        (bob, "/me waves in the lobby", r"\* bob waves in the lobby"),
+        (alice, "/all hello every room", r"\[all\] alice: hello every room"),
+        (carol, "games line one", "carol: games line one"),
+        (carol, "/me rolls the dice", r"\* carol rolls the dice"),
+        (alice, "lobby line two", "alice: lobby line two"),
+        (bob, "lobby line three", "bob: lobby line three"),
+    ]:
+        speaker.send(line)
+        speaker.expect(seen)
+    alice.send(f"/msg bob {PRIVATE[0]}")
+    bob.expect(PRIVATE[0])
+    bob.send(f"@alice {PRIVATE[1]}")
+    alice.expect(PRIVATE[1])
+    carol.send(f"/msg alice {PRIVATE[2]}")
+    alice.expect(PRIVATE[2])
+    ids = {
+        e["text"]: e["id"] for e in watcher.until(lambda e: e.get("text") == "lobby line three", WAIT) if "from" in e
+    }
+    time.sleep(ON_DISK)
+    kill_9(first)
+
+    db = lab.folder / "chatroom.sqlite3"
+    assert_nowhere(lab.folder, PRIVATE)  # not in the file, its -wal, its -shm or the log
+    copy = checked_copy(db, lab.tmp_path / "crashed")
+    assert stored(copy) == [
+        ("lobby", "chat", "alice", "lobby line one"),
+        ("lobby", "action", "bob", "waves in the lobby"),
+        ("*", "all", "alice", "hello every room"),
+        ("games", "chat", "carol", "games line one"),
+        ("games", "action", "carol", "rolls the dice"),
+        ("lobby", "chat", "alice", "lobby line two"),
+        ("lobby", "chat", "bob", "lobby line three"),
+    ]
+    copy.close()
+
+    second = lab.start(web=LOCAL)  # the same folder, so the same file
+    # Telnet: the lobby's last lines in the welcome, in the speakers' colours; nothing private.
+    dave = lab.connect(second).login("dave")
+    welcome = dave.welcome
+    in_order(welcome, ["The last lines said in the lobby:", *LOBBY_TEXT])
+    assert "games line one" not in welcome
+    assert f"{BLUE}alice\x1b[0m: lobby line one" in dave.raw.decode()
+    assert f"* {RED}bob\x1b[0m waves in the lobby" in dave.raw.decode()
+    dave.send("/history 3")
+    shown = dave.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n")
+    in_order(shown, LOBBY_TEXT[2:])
+    assert "lobby line one" not in shown and "waves in the lobby" not in shown
+    dave.send("/history")
+    in_order(dave.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n"), LOBBY_TEXT)
+    dave.send("/join games")
+    joined = dave.expect(r"(?s)You are in games, alone\..*?\(end of recent lines\)\r\n")
+    in_order(joined, ["The last lines said in games:", *GAMES_TEXT])
+    assert f"{GREEN}carol\x1b[0m: games line one" in dave.raw.decode()
+    dave.fence()
+    assert not any(secret in plain(dave.raw) for secret in PRIVATE)
+
+    # The web: the same lines as a `history` event, with the ids they had before the kill, in the same epoch.
+    erin = lab.websocket(second)
+    logged_in = web_log_in(erin, "erin")
+    assert logged_in[0]["type"] == "hello" and logged_in[0]["epoch"] == hello["epoch"]
+    welcome_events = histories(logged_in)
+    assert [event["room"] for event in welcome_events] == ["lobby"]
+    assert said(welcome_events[0]["lines"]) == LOBBY_LINES
+    assert [line["id"] for line in welcome_events[0]["lines"]] == [ids[text] for _, _, text in LOBBY_LINES]
+    assert welcome_events[0]["lines"][0]["from"] == {"name": "alice", "colour": "blue"}
+    assert said(web_history(erin, "/history 3")["lines"]) == LOBBY_LINES[2:]
+    assert said(web_history(erin, "/history")["lines"]) == LOBBY_LINES
+    shown = web_history(erin, "/join games")
+    assert shown["room"] == "games" and said(shown["lines"]) == GAMES_LINES
+    erin.line("new after the restart")
+    new = erin.until(lambda e: e.get("text") == "new after the restart", WAIT)[-1]
+    assert new["id"] > max(ids.values())  # ids go on growing across the restart
+    everything = web_history(erin, "/history 500")
+    assert [line["text"] for line in everything["lines"]][-1] == "new after the restart"
+    assert not any(secret in str(everything) for secret in PRIVATE)
+
+    assert lab.stop(second) in (0, -signal.SIGTERM)
+    assert_nowhere(lab.folder, PRIVATE)
+    with sqlite3.connect(db) as after:
+        assert after.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert stored(after)[-1] == ("games", "chat", "erin", "new after the restart")
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ("/history 3", lambda e: e["type"] == "history"),
+        ("/register Web-Secret-7788", lambda e: e["type"] == "notice" and "is registered" in str(e["lines"])),
+        ("/nick zed", lambda e: e["type"] == "room-notice" and "now known as" in str(e["text"])),
+    ],
+    ids=["history", "register", "nick"],
+)
+def test_an_ack_follows_an_answer_that_waited_for_the_store(lab, line, answer):
+    """docs/web-protocol.md: the `ack` of a message "follows everything it caused" -- tests wait on it."""
+    server = lab.start(web=LOCAL)
+    erin = lab.websocket(server)
+    web_log_in(erin, "erin")
+    erin.line("something to show", ref="said")
+    erin.until(lambda e: e["type"] == "ack" and e["ref"] == "said", WAIT)
+    erin.line(line, ref="asked")
+    seen = erin.until(lambda e: e["type"] == "ack" and e["ref"] == "asked", WAIT)
+    assert any(answer(event) for event in seen), f"the ack of {line!r} came before its answer: {seen}"
+
+
+def test_a_page_asking_what_it_missed_in_a_quiet_room_gets_nothing(lab):
+    """The page sends {"type": "missed", "after": 0} as it logs in; the protocol: "nothing if there are none"."""
+    server = lab.start(web=LOCAL)
+    erin = lab.websocket(server)
+    web_log_in(erin, "erin")
+    erin.send_json({"type": "missed", "after": 0})
+    erin.line("/nick erin2")  # looked up in the store after `missed` was read there: its answer comes after
+    seen = erin.until(lambda e: e["type"] == "room-notice" and "now known as" in str(e["text"]), WAIT)
+    assert [event for event in seen if event["type"] in ("notice", "history")] == [], seen
+
+
+def test_nothing_said_more_than_a_second_before_kill_9_is_lost(lab):
+    data = lab.tmp_path / "data"
+    data.mkdir()
+    db = data / "chat.sqlite3"
+    server = lab.start("--db", str(db), "--flood-rate", "0")
+    talkers = [lab.connect(server).login(f"talker{i}") for i in range(3)]
+    watcher = lab.connect(server).login("watcher")
+    lines = []
+    for n in range(100):
+        for i, talker in enumerate(talkers):
+            text = f"line {n:03d} from talker{i}"
+            talker.send(f"/me says {text}" if n % 10 == 9 else text)
+            lines.append(f"says {text}" if n % 10 == 9 else text)
+    # Every line has reached the room (the watcher has seen each talker's last one).
+    watcher.expect(r"(?s)^(?=.*says line 099 from talker0)(?=.*says line 099 from talker1)"
+                   r"(?=.*says line 099 from talker2).*")  # fmt: skip
+    time.sleep(ON_DISK)
+    kill_9(server)
+    assert not (lab.folder / "chatroom.sqlite3").exists()  # --db: nothing in the folder it runs in
+
+    copy = checked_copy(db, lab.tmp_path / "crashed")
+    texts = [text for _, _, _, text in stored(copy)]
+    copy.close()
+    assert len(texts) == 300 and sorted(texts) == sorted(lines)
+    for i in range(3):  # each speaker's lines in the order they were said
+        own = [text for text in texts if text.endswith(f"from talker{i}")]
+        assert own == [text for text in lines if text.endswith(f"from talker{i}")]
+
+    again = lab.start("--db", str(db))
+    newcomer = lab.connect(again).login("newcomer")
+    newcomer.send("/history 300")
+    shown = newcomer.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n")
+    assert len(re.findall(r"line \d\d\d from talker\d", shown)) == 300
+
+
+def _age(db: Path, text: str, days: float) -> None:
+    with sqlite3.connect(db) as connection:
+        changed = connection.execute("UPDATE lines SET time = ? WHERE text = ?", (time.time() - days * 86400, text))
+        assert changed.rowcount == 1
+    connection.close()
+
+
+def test_history_days_deletes_old_lines_at_start_and_0_keeps_them_all(lab):
+    first = lab.start()
+    alice = lab.connect(first).login("alice")
+    for text in ("four hundred days old", "forty days old", "ten days old", "said today"):
+        alice.send(text)
+        alice.expect(f"alice: {text}")
+    lab.stop(first)
+    db = lab.folder / "chatroom.sqlite3"
+    # Lines said long ago: the same rows, dated back (the server has no clock to turn).
+    _age(db, "four hundred days old", 400)
+    _age(db, "forty days old", 40)
+    _age(db, "ten days old", 10)
+
+    forever = lab.start("--history-days", "0")
+    bob = lab.connect(forever).login("bob")
+    bob.send("/history")
+    shown = bob.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n")
+    in_order(shown, ["four hundred days old", "forty days old", "ten days old", "said today"])
+    lab.stop(forever)
+    with sqlite3.connect(db) as connection:
+        assert len(stored(connection)) == 4
+    connection.close()
+
+    thirty = lab.start()  # --history-days 30 by default
+    carol = lab.connect(thirty).login("carol")
+    welcome = carol.welcome
+    assert "ten days old" in welcome and "said today" in welcome
+    assert "forty days old" not in welcome and "four hundred days old" not in welcome
+    carol.send("/history")
+    shown = carol.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n")
+    in_order(shown, ["ten days old", "said today"])
+    assert "forty days old" not in shown and "four hundred days old" not in shown
+    with sqlite3.connect(db) as connection:  # gone from the file, not only from the screen
+        assert [text for _, _, _, text in stored(connection)] == ["ten days old", "said today"]
+    connection.close()
+
+
+def test_history_shows_the_date_of_lines_not_from_today(lab):
+    first = lab.start()
+    alice = lab.connect(first).login("alice")
+    for text in ("said last week", "said today"):
+        alice.send(text)
+        alice.expect(f"alice: {text}")
+    lab.stop(first)
+    db = lab.folder / "chatroom.sqlite3"
+    _age(db, "said last week", 7)
+    week_ago = time.strftime("%Y-%m-%d", time.localtime(time.time() - 7 * 86400))
+    today = time.strftime("%Y-%m-%d")
+
+    second = lab.start()
+    bob = lab.connect(second).login("bob")
+    bob.send("/history")
+    shown = bob.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n")
+    old = next(line for line in shown.splitlines() if "said last week" in line)
+    new = next(line for line in shown.splitlines() if "said today" in line)
+    assert week_ago in old, old
+    assert today not in new and re.match(r"\[\d\d:\d\d\] alice: said today", new), new
+
+
+# The store's file: options, and files that cannot be used.
+
+
+def test_a_db_in_a_folder_that_does_not_exist_is_a_usage_error_naming_db(lab):
+    missing = lab.tmp_path / "no-such-folder" / "chat.sqlite3"
+    result = twistd(lab.folder, "--db", str(missing))
+    said = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"--db: the folder {missing.parent} does not exist." in said
+    assert "Traceback" not in said
+    assert not missing.parent.exists()
+    assert not (lab.folder / "chatroom.sqlite3").exists()
+
+
+def test_db_memory_writes_no_file(lab):
+    server = lab.start("--db", ":memory:")
+    alice = lab.connect(server).login("alice")
+    alice.send("kept only in memory")
+    alice.expect("alice: kept only in memory")
+    alice.send("/register memory-only-pw-4471")
+    alice.expect("alice is registered")
+    alice.send("/history")
+    alice.expect("(?s)The last lines said in the lobby:.*kept only in memory")
+    time.sleep(ON_DISK)  # had it been writing a file, it would have by now
+    assert sorted(path.name for path in lab.folder.iterdir()) == ["chatroom.log"]
+    lab.stop(server)
+    assert sorted(path.name for path in lab.folder.iterdir()) == ["chatroom.log"]
+    assert_nowhere(lab.folder, ["memory-only-pw-4471"])
+
+
+def test_a_file_that_is_not_a_database_stops_the_server_with_one_line_and_exit_1(lab):
+    db = lab.folder / "chatroom.sqlite3"
+    db.write_bytes(b"My notes, not a database at all.\n" * 200)
+    result = twistd(lab.folder)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert f"chatroom: {db} cannot be used as the store: file is not a database" in said
+    assert "Traceback" not in said
+    assert db.read_bytes() == b"My notes, not a database at all.\n" * 200  # left as it was
+    assert sorted(path.name for path in lab.folder.iterdir()) == ["chatroom.log", "chatroom.sqlite3"]
+
+
+def test_a_file_from_a_newer_chatroom_stops_the_server_with_one_line_and_exit_1(lab):
+    db = lab.folder / "chatroom.sqlite3"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE future (x)")
+        connection.execute("PRAGMA user_version = 99")
+    connection.close()
+    before = db.read_bytes()
+    result = twistd(lab.folder)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1
+    refusal = next(line for line in said.splitlines() if f"chatroom: {db} was written by a newer chatroom" in line)
+    assert "99" in refusal  # the file's version, for the host to know what wrote it
+    assert "Traceback" not in said
+    assert db.read_bytes() == before  # not even switched to WAL: a newer chatroom's file is left as it was
+    assert sorted(path.name for path in lab.folder.iterdir()) == ["chatroom.log", "chatroom.sqlite3"]
+
+
+def test_a_file_of_the_first_schema_is_upgraded_and_kept_aside(lab):
+    db = lab.folder / "chatroom.sqlite3"
+    first_schema = (REPO / "chatroom" / "store" / "schema" / "v1.sql").read_text()
+    with sqlite3.connect(db) as connection:
+        connection.executescript(first_schema)
+        connection.execute("INSERT INTO meta (key, value) VALUES ('epoch', 'an-old-epoch')")
+        connection.execute(
+            "INSERT INTO lines (id, time, room, room_key, kind, speaker, colour, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (41, time.time() - 60, "lobby", name_key("lobby"), "chat", "alice", "blue", "said under the first schema"),
+        )
+    connection.close()
+    server = lab.start()
+    assert "alice: said under the first schema" in lab.connect(server).login("bob").welcome
+    with sqlite3.connect(lab.folder / "chatroom.sqlite3.v1.bak") as aside:  # the file as it was, kept aside
+        assert aside.execute("PRAGMA user_version").fetchone() == (1,)
+        assert [text for _, _, _, text in stored(aside)] == ["said under the first schema"]
+    aside.close()
+    carol = lab.connect(server).login("carol")
+    carol.send("/register Upgrade-Secret-5150")  # the upgraded file has registered names
+    carol.expect("carol is registered")
+
+
+def test_a_backup_taken_while_the_server_runs_holds_the_lines(lab):
+    server = lab.start()
+    alice = lab.connect(server).login("alice", "blue")
+    lab.register(server, "bob", "bob-backup-pw-2231")
+    for n in range(5):
+        alice.send(f"worth keeping {n}")
+        alice.expect(f"alice: worth keeping {n}")
+    time.sleep(ON_DISK)
+    backups = lab.tmp_path / "backups"
+    backups.mkdir()
+    copy = backups / "copy.sqlite3"
+    if shutil.which("sqlite3"):  # what README tells a host to type
+        subprocess.run(["sqlite3", "chatroom.sqlite3", f".backup '{copy}'"], cwd=lab.folder, check=True, timeout=60)
+    else:  # the same backup through Python's sqlite3
+        with sqlite3.connect(lab.folder / "chatroom.sqlite3") as source, sqlite3.connect(copy) as target:
+            source.backup(target)
+        source.close()
+        target.close()
+    alice.send("after the backup")  # the server goes on as before
+    alice.expect("alice: after the backup")
+    with sqlite3.connect(copy) as backup:
+        assert backup.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert [text for _, _, _, text in stored(backup)] == [f"worth keeping {n}" for n in range(5)]
+        assert backup.execute("SELECT name FROM accounts").fetchall() == [("bob",)]
+    backup.close()
+
+    # The copy is a store a server can run on: the history and the registered name are in it.
+    elsewhere = lab.tmp_path / "restored"
+    elsewhere.mkdir()
+    restored = lab.start("--db", str(copy), folder=elsewhere)
+    welcome = lab.connect(restored).login("carol").welcome
+    in_order(welcome, [f"alice: worth keeping {n}" for n in range(5)])
+    bob = lab.connect(restored)
+    bob.expect("What is your name")
+    bob.send("bob")
+    bob.expect("Password for bob:")
