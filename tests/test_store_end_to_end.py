@@ -1,9 +1,13 @@
 """The store from outside: a real twistd on a real SQLite file, killed with SIGKILL and started again.
 
-What rooms said comes back after a `kill -9` (on telnet and over the page's
-WebSocket), everything said more than a second before the kill is in the file,
-the file is never corrupt, old lines go after --history-days, and a backup
-taken while the server runs holds the lines. Private text is in no file.
+History: what rooms said comes back after a `kill -9` (on telnet and over the
+page's WebSocket), everything said more than a second before the kill is in
+the file, the file is never corrupt, old lines go after --history-days, and a
+backup taken while the server runs holds the lines. Registered names: attacked
+over real sockets (wrong passwords, look-alikes, /nick, a dozen guesses from
+one address), and a real telnet in tmux that shows nothing of the password.
+After each, every file the server wrote is searched for the passwords and for
+private text.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -29,6 +34,7 @@ LOCAL = "tcp:0:interface=127.0.0.1"
 WAIT = 20  # seconds any one answer may take: Argon2id is slow on purpose, and the machine is shared
 ON_DISK = 1.3  # a line is on disk within a second of being said (PRODUCT.md); a little more, to be fair
 BLUE, RED, GREEN, PURPLE = "\x1b[38;5;33m", "\x1b[38;5;196m", "\x1b[38;5;40m", "\x1b[38;5;129m"
+INETUTILS_TELNET = shutil.which("inetutils-telnet") or shutil.which("telnet")
 
 
 class Telnet(Client):
@@ -563,3 +569,323 @@ def test_a_backup_taken_while_the_server_runs_holds_the_lines(lab):
     bob.expect("What is your name")
     bob.send("bob")
     bob.expect("Password for bob:")
+
+
+# Registered names, attacked.
+
+
+def test_register_refuses_bad_passwords_and_the_name_then_asks_for_its_own(lab):
+    server = lab.start()
+    alice = lab.connect(server).login("alice", "purple")
+    alice.send("/register short7")
+    assert "A password needs at least 8 characters." in alice.expect(r"at least 8 characters\.\r\n")
+    alice.send("/register three word password")
+    alice.expect(r"A password cannot contain spaces\.")
+    alice.send("/register")
+    alice.expect(r"Usage: /register PASSWORD")
+    before = alice.fence()
+    assert "short7" not in before and "three word password" not in before  # never echoed back
+    alice.send("/register Alice-Secret-9182")
+    alice.expect(r"alice is registered: from now on, logging in as alice asks for this password\.")
+    alice.send("/register Alice-Secret-9182")
+    alice.expect(r"The name alice is registered already\.")
+    with sqlite3.connect(lab.folder / "chatroom.sqlite3") as connection:
+        (row,) = connection.execute("SELECT name, password_hash, colour FROM accounts").fetchall()
+    connection.close()
+    name, password_hash, colour = row
+    assert (name, colour) == ("alice", "purple")
+    assert password_hash.startswith("$argon2id$") and "Alice-Secret-9182" not in password_hash
+    alice.send("/quit")
+    assert alice.closed(WAIT)
+
+    again = lab.connect(server)
+    welcome = again.log_in("alice", "Alice-Secret-9182")
+    assert "Pick a colour" not in welcome  # a registered name keeps its colour: no colour prompt
+    assert "Welcome, alice!" in welcome
+    assert f"Welcome, {PURPLE}alice\x1b[0m!" in again.raw.decode()
+    lab.stop(server)
+    assert_nowhere(lab.folder, ["Alice-Secret-9182", "short7", "three word password"])
+
+
+def test_three_wrong_passwords_close_the_connection_with_the_servers_last_words(lab):
+    server = lab.start()
+    lab.register(server, "alice", "Alice-Secret-9182")
+    guesser = lab.connect(server)
+    guesser.expect("What is your name")
+    guesser.send("alice")
+    guesser.expect("Password for alice:")
+    for guess in ("guess-one-1111", "guess-two-2222"):
+        guesser.send(guess)
+        guesser.expect(r"Wrong password for alice\.\r\n.*Password for alice:")
+    guesser.send("guess-three-3333")
+    last = guesser.expect(r"Three wrong passwords for alice\. Goodbye!\r\n")
+    assert "You are in the lobby" not in last
+    assert guesser.closed(WAIT)
+    assert "guess-" not in plain(guesser.raw)  # nothing typed at the prompt is ever sent back
+    lab.stop(server)
+    log = server.log.read_text()
+    assert len(re.findall(r"wrong password for alice from 127\.0\.0\.1", log)) == 3
+    assert_nowhere(lab.folder, ["Alice-Secret-9182", "guess-one-1111", "guess-two-2222", "guess-three-3333"])
+
+
+def test_look_alikes_of_a_registered_name_are_that_name_and_nick_to_it_is_refused(lab):
+    server = lab.start()
+    lab.register(server, "alice", "Alice-Secret-9182")
+    lab.register(server, "sasha", "Sasha-Secret-7364", "teal")
+    for look_alike, owner in [("ALICE", "alice"), ("Ａｌｉｃｅ", "alice"), ("ѕаѕһа", "sasha")]:
+        client = lab.connect(server)
+        client.expect("What is your name")
+        client.send(look_alike)
+        client.expect(f"Password for {owner}:")
+        client.sock.close()
+    # Cyrillic а with Latin 'lice': refused outright, or asked alice's password; never a second alice.
+    client = lab.connect(server)
+    client.expect("What is your name")
+    client.send("аlice")
+    client.expect(r"cannot mix writing systems|Password for alice:")
+    client.sock.close()
+    # The right password under a look-alike logs in as the registered spelling.
+    sasha = lab.connect(server).log_in("ѕаѕһа", "Sasha-Secret-7364")
+    assert "Welcome, sasha!" in sasha
+
+    bob = lab.connect(server).login("bob")
+    for name, owner in [("alice", "alice"), ("ALICE", "alice"), ("ѕаѕһа", "sasha")]:
+        bob.send(f"/nick {name}")
+        bob.expect(rf"The name {owner} is registered: its owner logs in with it\.")
+    bob.send("/who")
+    assert re.search(r"lobby: .*\bbob\b", bob.expect(r"2 online:.*\n.*\n"))
+    lab.stop(server)
+    assert_nowhere(lab.folder, ["Alice-Secret-9182", "Sasha-Secret-7364"])
+
+
+def _guess(client: Telnet, name: str, guesses: list[str]) -> None:
+    """Give `name`, then each wrong guess: the connection is closed after the third."""
+    client.expect("What is your name")
+    client.send(name)
+    client.expect(f"Password for {name}:")
+    for n, guess in enumerate(guesses, 1):
+        client.send(guess)
+        client.expect(f"Wrong password for {name}" if n < 3 else f"Three wrong passwords for {name}. Goodbye!")
+
+
+def test_a_dozen_wrong_guesses_from_one_address_are_stopped_at_ten_and_another_address_is_not(lab):
+    server = lab.start()
+    passwords = {"alice": "Alice-Secret-9182", "bob": "Bob-Secret-6402", "sasha": "Sasha-Secret-7364"}
+    for name, password in passwords.items():
+        lab.register(server, name, password)
+    guesses = [f"wrong-guess-{n:02d}-x" for n in range(1, 11)]
+    for name, three in [("alice", guesses[0:3]), ("bob", guesses[3:6]), ("sasha", guesses[6:9])]:
+        client = lab.connect(server)
+        _guess(client, name, three)
+        assert client.closed(WAIT)
+    fourth = lab.connect(server)
+    _guess(fourth, "alice", guesses[9:10])  # the tenth wrong password from 127.0.0.1
+    fourth.send(passwords["alice"])  # the eleventh try: even the right one is not checked
+    fourth.expect(r"Too many wrong passwords from your address: try again in 10 minutes\. Goodbye!")
+    assert fourth.closed(WAIT)
+    fifth = lab.connect(server)  # a new connection, another name: still the same address
+    fifth.expect("What is your name")
+    fifth.send("bob")
+    fifth.expect("Password for bob:")
+    fifth.send(passwords["bob"])
+    fifth.expect(r"Too many wrong passwords from your address: try again in \d+ minutes?\. Goodbye!")
+    assert fifth.closed(WAIT)
+    assert "Welcome, " not in plain(fourth.raw + fifth.raw)
+
+    # 127.0.0.2 is another address: its wrong password is only wrong, its right one lets it in.
+    other = lab.connect(server, source="127.0.0.2")
+    other.expect("What is your name")
+    other.send("alice")
+    other.expect("Password for alice:")
+    other.send("wrong-guess-from-2-x")
+    other.expect(r"Wrong password for alice\.")
+    other.send(passwords["alice"])
+    other.expect(r"Welcome, alice!.*\n")
+    lab.stop(server)
+    log = server.log.read_text()
+    assert len(re.findall(r"wrong password for \w+ from 127\.0\.0\.1\b", log)) == 10
+    assert len(re.findall(r"wrong password for alice from 127\.0\.0\.2\b", log)) == 1
+    assert_nowhere(lab.folder, [*passwords.values(), *guesses, "wrong-guess-from-2-x"])
+
+
+def test_a_dozen_guesses_sent_at_once_from_one_address_are_stopped_at_ten(lab):
+    server = lab.start()
+    lab.register(server, "alice", "Alice-Secret-9182")
+    clients = [lab.connect(server) for _ in range(12)]
+    for client in clients:
+        client.expect("What is your name")
+        client.send("alice")
+    for client in clients:
+        client.expect("Password for alice:")
+    for n, client in enumerate(clients):  # twelve guesses in flight together, as a script would send them
+        client.send(f"parallel-guess-{n:02d}")
+    answers = [
+        client.expect(r"Wrong password for alice\.|Too many wrong passwords from your address") for client in clients
+    ]
+    judged = sum("Wrong password for alice." in answer for answer in answers)
+    lab.stop(server)
+    log = server.log.read_text()
+    checked = len(re.findall(r"wrong password for alice from 127\.0\.0\.1\b", log))
+    assert judged <= 10 and checked <= 10, f"{checked} wrong passwords were checked from one address (at most 10)"
+
+
+def test_the_right_password_takes_the_name_over_and_the_colour_is_remembered(lab):
+    server = lab.start()
+    tom = lab.connect(server).login("tom")
+    alice = lab.connect(server).login("alice", "purple")
+    alice.send("/register Alice-Secret-9182")
+    alice.expect("alice is registered")
+    alice.send(f"/msg tom {PRIVATE[0]}")
+    tom.expect(PRIVATE[0])
+
+    elsewhere = lab.connect(server)
+    welcome = elsewhere.log_in("alice", "Alice-Secret-9182")
+    alice.expect(r"alice logged in again from elsewhere\.")
+    assert alice.closed(WAIT)
+    assert "Pick a colour" not in welcome and f"Welcome, {PURPLE}alice\x1b[0m!" in elsewhere.raw.decode()
+    tom.expect(r"(?s)alice left the chat\..*alice joined the lobby\.")
+    elsewhere.send("still me")
+    tom.expect(r"alice: still me")
+    tom.send("/who")
+    assert tom.expect(r"2 online:.*\n.*\n").count("alice") == 1
+
+    elsewhere.send("/colour green")  # the owner's new colour is remembered
+    elsewhere.expect("Your name now looks like this: alice")
+    elsewhere.send("/quit")
+    assert elsewhere.closed(WAIT)
+    later = lab.connect(server)
+    welcome = later.log_in("alice", "Alice-Secret-9182")
+    assert "Pick a colour" not in welcome and f"Welcome, {GREEN}alice\x1b[0m!" in later.raw.decode()
+    lab.stop(server)
+    assert_nowhere(lab.folder, ["Alice-Secret-9182", PRIVATE[0]])
+
+
+def test_password_changes_it_and_unregister_gives_the_name_back(lab):
+    server = lab.start()
+    lab.register(server, "alice", "First-Secret-1234")
+    alice = lab.connect(server)
+    alice.log_in("alice", "First-Secret-1234")
+    alice.send("/password Not-The-Secret-0 Second-Secret-5678")
+    alice.expect(r"That is not your password\.")
+    alice.send("/password First-Secret-1234 short7")
+    alice.expect(r"A password needs at least 8 characters\.")
+    alice.send("/password First-Secret-1234")
+    alice.expect(r"Usage: /password OLD NEW")
+    alice.send("/password First-Secret-1234 Second-Secret-5678")
+    alice.expect(r"Your password is changed\.")
+    assert "Secret" not in plain(alice.raw)
+    alice.send("/quit")
+    assert alice.closed(WAIT)
+
+    again = lab.connect(server)
+    again.expect("What is your name")
+    again.send("alice")
+    again.expect("Password for alice:")
+    again.send("First-Secret-1234")
+    again.expect(r"Wrong password for alice\.")
+    again.send("Second-Secret-5678")
+    again.expect("Welcome, alice!")
+    again.send("/unregister Not-The-Secret-0")
+    again.expect(r"That is not your password\.")
+    again.send("/unregister Second-Secret-5678")
+    again.expect(r"alice is no longer registered: anyone may use it\.")
+    bob = lab.connect(server).login("bob")
+    bob.send("/unregister Whatever-1234")
+    bob.expect(r"The name bob is not registered\.")
+    again.send("/quit")
+    assert again.closed(WAIT)
+    with sqlite3.connect(lab.folder / "chatroom.sqlite3") as connection:
+        assert connection.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
+    connection.close()
+
+    anyone = lab.connect(server)
+    anyone.expect("What is your name")
+    anyone.send("alice")
+    anyone.expect("Pick a colour")  # no password: the name is everyone's again
+    lab.stop(server)
+    assert_nowhere(lab.folder, ["First-Secret-1234", "Second-Secret-5678", "Not-The-Secret-0", "Whatever-1234"])
+
+
+# The password on the wire: hidden from a real telnet, no telnet bytes to nc.
+
+
+def _tmux(socket_name: str, *args: str, check: bool = True) -> str:
+    """tmux on a socket of the test's own, so no other tmux server is touched."""
+    env = {key: value for key, value in os.environ.items() if key != "TMUX"}
+    done = subprocess.run(
+        ["tmux", "-L", socket_name, *args], env=env, capture_output=True, text=True, timeout=WAIT, check=check
+    )
+    return done.stdout
+
+
+def test_a_real_telnet_does_not_show_the_password_as_it_is_typed(lab):
+    assert shutil.which("tmux") and INETUTILS_TELNET, (
+        "this test drives tmux and inetutils-telnet (.ci/run installs them)"
+    )
+    server = lab.start()
+    lab.register(server, "alice", "Hidden-Secret-4417")
+    watcher = lab.connect(server).login("watcher")
+    socket_name = session = f"chatroom-e2e-{uuid.uuid4().hex[:8]}"
+    _tmux(socket_name, "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
+          f"{INETUTILS_TELNET} 127.0.0.1 {server.port}")  # fmt: skip
+    try:
+
+        def screen() -> str:
+            return _tmux(socket_name, "capture-pane", "-p", "-t", session)
+
+        def wait_for(pattern: str) -> str:
+            deadline = time.monotonic() + WAIT
+            while not re.search(pattern, shown := screen()):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"never saw {pattern!r}; the screen:\n{shown}")
+                time.sleep(0.1)
+            return shown
+
+        wait_for("What is your name")
+        _tmux(socket_name, "send-keys", "-t", session, "alice", "Enter")
+        wait_for("Password for alice:")
+        _tmux(socket_name, "send-keys", "-t", session, "Wrong-Typed-0099", "Enter")
+        wait_for(r"Wrong password for alice\.")
+        _tmux(socket_name, "send-keys", "-t", session, "Hidden-Secret-4417", "Enter")
+        shown = wait_for(r"Welcome, alice!")
+        assert re.search(r"^alice\s*$", shown, re.MULTILINE)  # the name was shown as it was typed
+        assert "Hidden-Secret-4417" not in shown and "Wrong-Typed-0099" not in shown
+        # Echo is back on: a half-typed line shows as it is typed, and the line goes to the room.
+        _tmux(socket_name, "send-keys", "-t", session, "back to normal")
+        wait_for(r"(?m)^back to normal\s*$")
+        _tmux(socket_name, "send-keys", "-t", session, "Enter")
+        watcher.expect("alice: back to normal")
+        shown = wait_for(r"alice: back to normal")
+        assert "Hidden-Secret-4417" not in shown
+    finally:
+        _tmux(socket_name, "kill-session", "-t", session, check=False)
+    lab.stop(server)
+    assert_nowhere(lab.folder, ["Hidden-Secret-4417", "Wrong-Typed-0099"])
+
+
+def test_nc_never_gets_a_telnet_byte_and_a_telnet_style_client_is_told_not_to_echo(lab):
+    server = lab.start()
+    owner = lab.connect(server).login("alice")  # bare LF lines, as nc sends them
+    owner.send("/register Plain-Secret-2200")
+    owner.expect("alice is registered")
+    owner.send("/quit")
+    assert owner.closed(WAIT)
+    nc = lab.connect(server)
+    nc.log_in("alice", "Plain-Secret-2200")
+    nc.send("hello from nc")
+    nc.expect("alice: hello from nc")
+    nc.send("/quit")
+    assert nc.closed(WAIT)
+    assert b"\xff" not in owner.raw and b"\xff" not in nc.raw
+
+    # CR LF line ends, as telnet sends them: WILL ECHO before the password, WONT ECHO after it.
+    telnet = lab.connect(server)
+    telnet.expect("What is your name")
+    telnet.send("alice", b"\r\n")
+    telnet.expect("Password for alice:")
+    telnet.send("Plain-Secret-2200", b"\r\n")
+    telnet.expect("Welcome, alice!")
+    will, wont = telnet.raw.find(b"\xff\xfb\x01"), telnet.raw.find(b"\xff\xfc\x01")
+    assert 0 < will < telnet.raw.find(b"Password for alice:") < wont < telnet.raw.find(b"Welcome, ")
+    lab.stop(server)
+    assert_nowhere(lab.folder, ["Plain-Secret-2200"])
