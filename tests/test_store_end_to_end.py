@@ -809,11 +809,11 @@ def test_password_changes_it_and_unregister_gives_the_name_back(lab):
 # The password on the wire: hidden from a real telnet, no telnet bytes to nc.
 
 
-def _tmux(socket_name: str, *args: str, check: bool = True) -> str:
-    """tmux on a socket of the test's own, so no other tmux server is touched."""
+def _tmux(socket_path: Path, *args: str, check: bool = True) -> str:
+    """tmux on a socket of the test's own, in its folder: no other tmux server is touched, none is left behind."""
     env = {key: value for key, value in os.environ.items() if key != "TMUX"}
     done = subprocess.run(
-        ["tmux", "-L", socket_name, *args], env=env, capture_output=True, text=True, timeout=WAIT, check=check
+        ["tmux", "-S", str(socket_path), *args], env=env, capture_output=True, text=True, timeout=WAIT, check=check
     )
     return done.stdout
 
@@ -825,7 +825,7 @@ def test_a_real_telnet_does_not_show_the_password_as_it_is_typed(lab):
     server = lab.start()
     lab.register(server, "alice", "Hidden-Secret-4417")
     watcher = lab.connect(server).login("watcher")
-    socket_name = session = f"chatroom-e2e-{uuid.uuid4().hex[:8]}"
+    socket_name, session = lab.tmp_path / "tmux.sock", f"chatroom-e2e-{uuid.uuid4().hex[:8]}"
     _tmux(socket_name, "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
           f"{INETUTILS_TELNET} 127.0.0.1 {server.port}")  # fmt: skip
     try:
