@@ -68,9 +68,11 @@ class Telnet(Client):
         return self.expect(r"Server time: .*\n")
 
     def ask(self, line: str) -> str:
-        """Send `line`; everything the server answered before the fence."""
+        """Send `line`; the lines the server sent after those read before, up to its answer to the fence
+        (which is left out)."""
         self.send(line)
-        return self.fence()
+        answer = re.sub(r"\*\*\* Server time: .*\r\n$", "", self.fence())
+        return answer.removeprefix("\r\n")  # the end of a line read before
 
     def everything(self) -> str:
         """Read to the end of the connection (it must close): all of it, as plain text."""
