@@ -143,8 +143,9 @@ class WebPeer(WebSocketServerProtocol):
         else:
             self._refuse(f"Not a message this server knows: {_shorten(message)}.")
             return
-        if "ref" in message:
-            self._queue(_encode({"type": "ack", "id": 0, "ref": message["ref"]}))
+        if "ref" in message:  # after all it caused, even what waits for the store or a password check
+            ack = _encode({"type": "ack", "id": 0, "ref": message["ref"]})
+            self.session.then(lambda: self._queue(ack))
 
     def _line(self, text: str) -> None:
         if len(text.encode("utf-8")) > self.factory.max_line:

@@ -10,7 +10,7 @@ only as hashes: never logged, never echoed, never in an error.
 from __future__ import annotations
 
 import dataclasses
-from collections import deque
+from collections import Counter, deque
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -38,6 +38,7 @@ class Accounts:
         self.passwords = passwords
         self.clock = clock
         self._wrong: dict[str, deque[float]] = {}  # address -> when its recent wrong passwords came
+        self._checking: Counter[str] = Counter()  # address -> its passwords being checked now
 
     def find(self, name: str) -> Deferred[Account | None]:
         return self.store.account(name_key(name))
@@ -47,14 +48,18 @@ class Accounts:
     def blocked_for(self, address: str) -> float:
         """Seconds until `address` may try a password again (0 if it may now)."""
         times = self._recent_wrong(address)
-        if len(times) < WRONG_PER_ADDRESS:
+        if len(times) + self._checking[address] < WRONG_PER_ADDRESS:
             return 0
-        return times[0] + WRONG_WINDOW - self.clock.seconds()
+        # Guesses sent at once count while they are checked: each may be wrong.
+        return (times[0] + WRONG_WINDOW - self.clock.seconds()) if times else WRONG_WINDOW
 
     def check(self, account: Account, password: str, address: str) -> Deferred[bool]:
         """Whether `password` is `account`'s; a wrong one counts against `address`."""
 
         def judged(right: bool) -> bool:
+            self._checking[address] -= 1
+            if not self._checking[address]:
+                del self._checking[address]
             if not right:
                 self._wrong[address] = self._recent_wrong(address)
                 self._wrong[address].append(self.clock.seconds())
@@ -63,6 +68,7 @@ class Accounts:
                 )
             return right
 
+        self._checking[address] += 1
         return self.passwords.verify(account.password_hash, password).addCallback(judged)
 
     def _recent_wrong(self, address: str) -> deque[float]:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chatroom.store.interface import Store
 
 KEPT_ROOMS = 1000  # rooms whose last lines stay in memory once they close; the store has the rest
+MISSED_MOST = 500  # lines a page back from a drop is given at most
 _KINDS = {"chat": Chat, "action": Action, "all": ToAll}
 
 
@@ -94,23 +95,31 @@ class Archive:
 
         self.store.lines(room.key, self.per_room).addCallbacks(got, self._unreadable)
 
-    def show(self, session: Session, limit: int, after: int = 0) -> None:
-        """/history, and a page back from a drop: the room's last `limit` lines after id `after`, from the store."""
+    def show(self, session: Session, limit: int) -> None:
+        """/history: the room's last `limit` lines, from the store."""
+        self._read(session, limit, 0, asked=True)
+
+    def missed(self, session: Session, after: int) -> None:
+        """A page back from a drop: the room's lines after event `after` (nothing at all if there are none)."""
+        self._read(session, MISSED_MOST, after, asked=False)
+
+    def _read(self, session: Session, limit: int, after: int, asked: bool) -> None:
         room = session.room
 
         def got(lines: list[StoredLine]) -> None:
             if session.room is not room:
                 return
             if lines:
-                session.deliver(History(self.stamp(), room.name, room.title, tuple(map(event_of, lines))))
-            elif not after:
+                session.deliver(History(self.stamp(), room.name, room.title, tuple(map(event_of, lines)), asked))
+            elif asked:
                 session.notice(f"Nothing has been said in {room.title} yet.")
 
         def failed(failure) -> None:
             self._unreadable(failure)
             session.error("The history cannot be read just now; try again in a moment.")
 
-        self.store.lines(room.key, limit, after).addCallbacks(got, failed)
+        # The session's next lines wait for the answer, so it comes where it was asked for.
+        session.wait(self.store.lines(room.key, limit, after).addCallback(got), failed)
 
     def _unreadable(self, failure) -> None:
         logger.bind(event="store").error("cannot read the history: {}", failure.getErrorMessage())

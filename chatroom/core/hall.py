@@ -353,7 +353,7 @@ class Hall:
 
     def missed(self, session: Session, after: int) -> None:
         """The lines of `session`'s room that came after event number `after`: for a page back from a drop."""
-        self.archive.show(session, HISTORY_MOST, after)
+        self.archive.missed(session, after)
 
     # Changing oneself.
 

@@ -102,7 +102,7 @@ class Session:
         self._handle: Callable[[str], None] = self._answer_name
         self._busy = 0  # work this session waits on (a name looked up, a password checked)
         self._wrong_passwords = 0
-        self._later: deque[str] = deque()  # lines that came meanwhile, in order
+        self._later: deque[str | Callable[[], None]] = deque()  # lines that came meanwhile, and `then`s, in order
         rate, burst = hall.settings.flood_rate, hall.settings.flood_burst
         self._bucket = TokenBucket(rate, burst, hall.clock) if rate else None  # a rate of 0: no flood limit
         self._held: deque[str] = deque()  # lines waiting behind the flood limit, oldest first
@@ -189,10 +189,21 @@ class Session:
         def done(_) -> None:
             self._busy -= 1
             while self._later and not self._busy:
-                self.line(self._later.popleft())
+                waiting = self._later.popleft()
+                if isinstance(waiting, str):
+                    self.line(waiting)
+                else:
+                    waiting()
             self._release_later()
 
         work.addErrback(failed).addBoth(done)
+
+    def then(self, step: Callable[[], None]) -> None:
+        """Run `step` once everything this session has been sent so far is handled (an ack, say)."""
+        if self._busy:
+            self._later.append(step)
+        else:
+            step()
 
     def lost(self) -> None:
         """The connection is gone."""

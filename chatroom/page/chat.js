@@ -143,8 +143,8 @@ const handlers = {
   },
   "room-notice": (event) => roomLine(event, [serverMark(), " ", ...spans(event.text)], "server"),
   notice(event) {
-    if (!page.online && page.asked !== "colour") {
-      // the banner, before a name is given; once the colour is answered, the welcome goes to the log
+    if (!page.online && (page.asked === null || page.asked === "name")) {
+      // the banner, before a name is given; once the name is answered, what follows goes to the log
       $("login-banner").textContent = event.lines.map(plainText).join(" ");
       return;
     }
@@ -159,10 +159,11 @@ const handlers = {
     addLine("server error", [serverMark(), " Error: ", ...spans(event.text)]);
   },
   history(event) {
-    const fresh = event.lines.filter((line) => !page.seen.has(line.id));
+    // Lines a room shows whoever comes in, or a page back from a drop, are shown once; /history shows them all.
+    const fresh = event.asked ? event.lines : event.lines.filter((line) => !page.seen.has(line.id));
     if (fresh.length === 0) return;
     addLine("separator", [`-- The last lines said in ${roomTitle(event.room)}:`]);
-    fresh.forEach((line) => handle(line, true));
+    fresh.forEach((line) => (event.asked ? handle({ ...line, again: true }) : handle(line)));
     addLine("separator", ["-- (end of recent lines)"]);
   },
   goodbye(event) {
@@ -281,7 +282,7 @@ function cameOnline() {
   const wasIn = page.rejoin;
   page.rejoin = null;
   if (wasIn && wasIn !== "lobby") sendLine(`/join ${wasIn}`);
-  send({ type: "missed", after: page.lastId });
+  if (page.lastId > 0) send({ type: "missed", after: page.lastId }); // back from a drop: what was said meanwhile
   $("log").lastElementChild?.scrollIntoView({ block: "end" });
   $("say").focus();
 }
@@ -289,7 +290,7 @@ function cameOnline() {
 // The log.
 
 function roomLine(event, parts, kind = "said") {
-  if (page.seen.has(event.id)) return;
+  if (page.seen.has(event.id) && !event.again) return;
   see(event.id);
   const li = addLine(kind, [time(event), " ", ...parts]);
   if (event.type !== "room-notice") noticeFor(li, event, event.from);

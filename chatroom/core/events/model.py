@@ -174,6 +174,7 @@ class History(Event):
     room: str
     title: str  # how a sentence names the room: 'the lobby', 'games'
     lines: tuple[Event, ...]
+    asked: bool = False  # /history: shown whole, even lines the screen showed before
 
 
 @dataclass(frozen=True, eq=False)

@@ -63,7 +63,7 @@ def _prompt(event: model.Prompt) -> dict[str, Any]:
 
 
 def _history(event: model.History) -> dict[str, Any]:
-    return {"room": event.room, "lines": [fields(line) for line in event.lines]}
+    return {"room": event.room, "lines": [fields(line) for line in event.lines], "asked": event.asked}
 
 
 def _goodbye(event: model.Goodbye) -> dict[str, Any]:
