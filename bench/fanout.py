@@ -207,6 +207,7 @@ class Client(asyncio.Protocol):
         self.online_at = 0.0
         self.lines = 0
         self.nbytes = 0
+        self.reads = 0  # data_received calls while counting
         self.counting = False
         self._seen = b""  # during login: what came lately, to find a marker split across reads
         self.parse: Callable[[bytes], None] | None = None
@@ -235,6 +236,7 @@ class Client(asyncio.Protocol):
         if self.counting:
             n = data.count(b"\n")
             self.lines += n
+            self.reads += 1
             self.nbytes += len(data)
             stats.lines += n
             if self.parse is not None:
@@ -484,7 +486,7 @@ class Bench:
             sampled = receivers[k * len(receivers) // samples]
             sampled.parse = sampled.sample
         for client in self.clients:
-            client.lines = client.nbytes = 0
+            client.lines = client.nbytes = client.reads = 0
             client.counting = True
         return designated
 
@@ -567,6 +569,7 @@ class Bench:
         ms = lambda ns: None if ns is None else ns / 1e6  # noqa: E731
         received = [c.lines for c in self.clients[s:]]
         received_bytes = sum(c.nbytes for c in self.clients[s:])
+        reads = sum(c.reads for c in self.clients[s:])
         us_per_delivery = 1e6 * cpu_server / delivered if delivered else None
         record = {
             "lines_sent": sent,
@@ -597,6 +600,8 @@ class Bench:
             "generator_us_per_delivery": 1e6 * cpu_self / delivered if delivered else None,
             "generator_wait_pct": 100 * wait_self / window,
             "bytes_per_delivery": received_bytes / sum(received) if sum(received) else None,
+            # Above 1: the server wrote several lines to a recipient at once (or the generator read late).
+            "lines_per_read": sum(received) / reads if reads else None,
             "receiver_lines_min": min(received) if received else None,
             "receiver_lines_max": max(received) if received else None,
         }
@@ -847,6 +852,7 @@ FANOUT_FIGURES = [
     ("server_us_per_delivery", "server CPU µs per delivery", "{:.2f}", -1),
     ("capacity_per_s", "saturates near, deliveries/s", "{:,.0f}", +1),
     ("generator_cpu_pct", "generator CPU %", "{:.0f}", 0),
+    ("lines_per_read", "lines per read at a receiver", "{:.2f}", 0),
     ("server_wait_pct", "server waited for its core %", "{:.1f}", 0),
     ("generator_wait_pct", "generator waited for its core %", "{:.1f}", 0),
     ("core_steal_pct", "steal on the server's core %", "{:.1f}", 0),
@@ -1092,7 +1098,8 @@ def print_run(record: dict, number: int, total: int) -> None:
             f"generator {record['generator_wait_pct']:.1f}%; "
             f"server's core: steal {record.get('core_steal_pct', 0):.1f}%, "
             f"others {record.get('core_others_pct', 0):.0f}%;"
-            f" machine {record['machine_speed_ms']:.1f} ms; login {record['login_s']:.2f} s"
+            f" machine {record['machine_speed_ms']:.1f} ms; lines per read {record['lines_per_read'] or 0:.2f};"
+            f" login {record['login_s']:.2f} s"
         )
     elif mode == "logins":
         text = (
