@@ -228,7 +228,7 @@ def test_an_operators_ban_does_not_throw_out_the_operator_who_made_it(chat):
     alice.send("/ban eve 10m spamming")
     eve.expect("You have been banned by alice")
     answer = alice.fence()  # the operator is still here to read the answer
-    assert re.search(rf"eve is banned until {HHMM}, and the address they came from\.", answer), answer
+    assert re.search(rf"eve is banned until {HHMM}", answer), answer
     assert "Your address is banned" not in answer
     time.sleep(2 * BANS_REFRESH)  # the server has read the bans again meanwhile, and shown out whom they cover
     assert "Server time" in alice.fence()
