@@ -152,21 +152,30 @@ def test_a_ban_shuts_out_the_name_and_its_address_until_it_ends(hall, clock):
     assert "Pick a colour" in Person(hall, host="10.6.6.6").say("eve")
 
 
-def test_bans_lists_them_and_unban_lifts_name_and_address(hall):
+def test_bans_lists_them_and_unban_lifts_an_address_alone_or_a_name_with_its_address(hall):
     alice = operator(hall)
     chatter(hall, "eve", host="10.6.6.6")
     alice.say("/ban eve 7d spam")
     listed = alice.say("/bans")
     assert "eve (name) until" in listed and "10.6.6.6 (address) until" in listed and "by alice: spam" in listed
-    assert alice.say("/unban eve") == "*** The ban of eve is lifted.\r\n"
-    assert Person(hall, "10.6.6.6").peer.disconnected  # the address is still banned
-    newcomer = Person(hall, "10.7.7.7")
-    assert "Pick a colour" in newcomer.say("eve")  # the name no longer
-    newcomer.session.lost()
     assert alice.say("/unban 10.6.6.6") == "*** The ban of 10.6.6.6 is lifted.\r\n"
+    assert "The name eve is banned" in Person(hall, "10.6.6.6").say("eve")  # the address alone
+    alice.say("/ban mallory", "/unban mallory")
+    chatter(hall, "dave", host="10.8.8.8")
+    alice.say("/ban dave")
+    assert alice.say("/unban dave") == "*** The ban of dave is lifted.\r\n"
+    assert "Pick a colour" in Person(hall, "10.8.8.8").say("dave")  # the name, and the address banned with it
+    alice.say("/unban eve")
     assert alice.say("/bans") == "*** No bans are in force.\r\n"
-    assert "Pick a colour" in Person(hall, host="10.6.6.6").say("eve")
     assert alice.say("/unban eve") == "*** eve is not banned. /bans lists the bans.\r\n"
+
+
+def test_an_operator_bans_the_name_but_not_their_own_address(hall):
+    alice = operator(hall, host="10.1.1.1")
+    bob = chatter(hall, "bob", host="10.1.1.1")  # behind the same school NAT
+    eve = chatter(hall, "eve", host="10.1.1.1")
+    assert "(the name only: they came from your own address)" in alice.say("/ban eve")
+    assert eve.peer.disconnected and not bob.peer.disconnected and alice.session.online
 
 
 def test_bans_and_mutes_outlast_a_restart(store, clock):

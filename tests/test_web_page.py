@@ -168,9 +168,9 @@ def test_choosing_a_room_in_the_side_panel_joins_it(browser, server):
     wait_for(browser, lambda: browser.find_element(By.ID, "where").text == "alice in games")
     wait_for(browser, lambda: rooms() == ["lobby (0)", "games (2)"], what="the counts after the move")
     members = lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#members button")]  # noqa: E731
-    wait_for(browser, lambda: members() == ["tom", "alice"], what="who is in games")
+    wait_for(browser, lambda: members() == ["tom (owner)", "alice"], what="who is in games, and who owns it")
     telnet.send("/leave")
-    wait_for(browser, lambda: members() == ["alice"], what="tom gone from the panel")
+    wait_for(browser, lambda: members() == ["alice (owner)"], what="tom gone, and the room passed to alice")
 
 
 def test_choosing_a_person_starts_a_private_message(browser, server):

@@ -106,8 +106,9 @@ class Hall:
         self.clock.callLater(BANS_REFRESH, self._refresh_bans)
 
     def ban_of(self, session: Session) -> Ban | None:
-        """The ban that covers `session`'s address or name, if any."""
-        by_address = self.moderation.ban_of(ADDRESS, session.host)
+        """The ban that covers `session`'s address or name, if any. Once logged in, an operator is trusted over
+        their address (a teacher behind the school's one address stays, whoever else from there is banned)."""
+        by_address = None if session.operator else self.moderation.ban_of(ADDRESS, session.host)
         return by_address or (self.moderation.ban_of(NAME, session.key) if session.key else None)
 
     def banned_words(self, ban: Ban) -> str:
@@ -467,9 +468,11 @@ class Hall:
 
     def ban(self, name: str, target: Session | None, by: Session, seconds: float | None, reason: str) -> None:
         """Ban a name, and the address it is online from, if it is: whoever they cover is shown out."""
-        ban = self.moderation.ban(NAME, name_key(name), name, by.name, reason, seconds)
-        if target is not None:
-            self.moderation.ban(ADDRESS, target.host, target.host, by.name, reason, seconds)
+        key = name_key(name)
+        ban = self.moderation.ban(NAME, key, name, by.name, reason, seconds)
+        address_too = target is not None and target.host != by.host
+        if address_too:  # not the operator's own address: they would be banning themselves, and their class
+            self.moderation.ban(ADDRESS, target.host, target.host, by.name, reason, seconds, for_name=key)
         until = self.moderation.until(ban.until)
         said = f"was banned by {by.name}" + (f" ({reason})." if reason else ".")
         for session in list(self.sessions):
@@ -481,7 +484,12 @@ class Hall:
             else:
                 continue
             self.show_out(session, Goodbye(self.stamp(), words), f"{session.name} {said}")
-        where = ", and the address they came from." if target else " (not online: the name only, not an address)."
+        if address_too:
+            where = ", and the address they came from."
+        elif target is not None:
+            where = " (the name only: they came from your own address)."
+        else:
+            where = " (not online: the name only, not an address)."
         by.notice(f"{name} is banned {until}{where}")
 
     def set_topic(self, room: Room, by: Session, topic: str) -> None:

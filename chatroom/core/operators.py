@@ -92,9 +92,11 @@ class Moderation:
 
     # Changing it.
 
-    def ban(self, kind: str, value: str, shown: str, by: str, reason: str, seconds: float | None) -> Ban:
+    def ban(
+        self, kind: str, value: str, shown: str, by: str, reason: str, seconds: float | None, for_name: str = ""
+    ) -> Ban:
         now = self.clock.seconds()
-        ban = Ban(kind, value, shown, by, reason, now, now + seconds if seconds else None)
+        ban = Ban(kind, value, shown, by, reason, now, now + seconds if seconds else None, for_name or None)
         self.bans.append(ban)
         self.store.add_ban(ban).addErrback(_unwritable)
         logger.bind(event="ban", user=shown, by=by, kind=kind).warning(
@@ -104,7 +106,7 @@ class Moderation:
 
     def unban(self, value: str, by: str) -> int:
         """Lift the bans of a name key or an address; how many there were."""
-        kept = [ban for ban in self.bans if ban.value != value]
+        kept = [ban for ban in self.bans if value not in (ban.value, ban.for_name)]
         lifted, self.bans = len(self.bans) - len(kept), kept
         if lifted:
             self.store.lift_bans(value).addErrback(_unwritable)

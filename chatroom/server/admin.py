@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as refused:
         print(f"chatroom-admin: {refused}", file=sys.stderr)
         return USAGE
+    except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C at a password prompt
+        print("\nchatroom-admin: no password given; nothing was changed.", file=sys.stderr)
+        return USAGE
     except (StoreError, sqlite3.Error, OSError) as problem:
         print(f"chatroom-admin: cannot use the store: {problem}", file=sys.stderr)
         return UNUSABLE

@@ -57,6 +57,7 @@ class Ban:
     reason: str
     since: float
     until: float | None  # None: until it is lifted
+    for_name: str | None = None  # an address banned with a name: that name's key, so lifting one lifts both
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ class Store(Protocol):
     def add_ban(self, ban: Ban) -> Deferred[None]: ...
 
     def lift_bans(self, value: str) -> Deferred[int]:
-        """Lift every ban of a name key or an address; how many there were."""
+        """Lift every ban of a name key (and of the addresses banned with it) or of an address; how many."""
 
     def add_mute(self, mute: Mute) -> Deferred[None]: ...
 

@@ -57,7 +57,7 @@ class MemoryStore:
         return succeed(None)
 
     def lift_bans(self, value: str) -> Deferred[int]:
-        kept = [ban for ban in self._bans if ban.value != value]
+        kept = [ban for ban in self._bans if value not in (ban.value, ban.for_name)]
         lifted, self._bans = len(self._bans) - len(kept), kept
         return succeed(lifted)
 

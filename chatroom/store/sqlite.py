@@ -51,7 +51,7 @@ T = TypeVar("T")
 
 _LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
 _ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created, operator"
-_BAN_COLUMNS = "kind, value, shown, by, reason, since, until"
+_BAN_COLUMNS = "kind, value, shown, by, reason, since, until, for_name"
 _MUTE_COLUMNS = "name_key, name, by, reason, since, until"
 
 
@@ -389,15 +389,15 @@ def read_bans(connection: sqlite3.Connection, now: float) -> list[Ban]:
 def write_ban(connection: sqlite3.Connection, ban: Ban) -> None:
     with connection:
         connection.execute(
-            f"INSERT INTO bans ({_BAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ban.kind, ban.value, ban.shown, ban.by, ban.reason, ban.since, ban.until),
+            f"INSERT INTO bans ({_BAN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (ban.kind, ban.value, ban.shown, ban.by, ban.reason, ban.since, ban.until, ban.for_name),
         )
 
 
 def lift_bans(connection: sqlite3.Connection, value: str) -> int:
-    """Lift the bans of a name key or an address; how many were lifted."""
+    """Lift the bans of a name key (and the addresses banned with it) or of an address; how many were lifted."""
     with connection:
-        return connection.execute("DELETE FROM bans WHERE value = ?", (value,)).rowcount
+        return connection.execute("DELETE FROM bans WHERE value = ? OR for_name = ?", (value, value)).rowcount
 
 
 def read_mutes(connection: sqlite3.Connection, now: float) -> list[Mute]:

@@ -9,7 +9,8 @@ CREATE TABLE bans (
     by TEXT NOT NULL,
     reason TEXT NOT NULL,
     since REAL NOT NULL,
-    until REAL
+    until REAL,
+    for_name TEXT
 );
 CREATE INDEX bans_by_value ON bans (kind, value);
 

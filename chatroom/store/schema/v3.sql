@@ -38,7 +38,8 @@ CREATE TABLE bans (
     by TEXT NOT NULL,          -- who set it
     reason TEXT NOT NULL,
     since REAL NOT NULL,
-    until REAL                 -- when it ends by itself; NULL: when it is lifted
+    until REAL,                -- when it ends by itself; NULL: when it is lifted
+    for_name TEXT              -- an address banned with a name: that name's key (lifting one lifts both)
 );
 CREATE INDEX bans_by_value ON bans (kind, value);
 
