@@ -599,6 +599,10 @@ class Bench:
             "generator_cpu_pct": 100 * cpu_self / window,
             "generator_us_per_delivery": 1e6 * cpu_self / delivered if delivered else None,
             "generator_wait_pct": 100 * wait_self / window,
+            # The generator's work per delivery is the same whichever server it measures, so its CPU is a
+            # gauge of the machine's speed during the window: the server's cost in units of it does not
+            # move with the machine (as long as lines come one per read and neither side is held back).
+            "server_per_generator_cpu": cpu_server / cpu_self if cpu_self else None,
             "bytes_per_delivery": received_bytes / sum(received) if sum(received) else None,
             # Above 1: the server wrote several lines to a recipient at once (or the generator read late).
             "lines_per_read": sum(received) / reads if reads else None,
@@ -827,7 +831,13 @@ def run_one(kind: str, mode: str, rate: float | None, args: argparse.Namespace, 
             server.close()
     if notes:
         record["server_drop_notes"] = notes[:10] + ([f"... {len(notes) - 10} more"] if len(notes) > 10 else [])
-    record.update(server=kind, mode=mode, rate=rate, run_s=time.perf_counter() - started, machine_speed_ms=speed)
+    record.update(
+        server=kind,
+        mode=mode,
+        rate=rate,
+        run_s=time.perf_counter() - started,
+        machine_speed_ms=speed,
+    )
     # The idle figure is memory once all is quiet, which a busy generator only slows down.
     record["saturated"] = mode != "idle" and (record.get("generator_cpu_pct") or 0) >= 100 * args.saturated
     # Another process had the server's or the generator's core for a good part of the window: the
@@ -851,6 +861,7 @@ FANOUT_FIGURES = [
     ("server_cpu_pct", "server CPU % of its core", "{:.0f}", 0),
     ("server_us_per_delivery", "server CPU µs per delivery", "{:.2f}", -1),
     ("capacity_per_s", "saturates near, deliveries/s", "{:,.0f}", +1),
+    ("server_per_generator_cpu", "server CPU / generator CPU", "{:.2f}", -1),
     ("generator_cpu_pct", "generator CPU %", "{:.0f}", 0),
     ("lines_per_read", "lines per read at a receiver", "{:.2f}", 0),
     ("server_wait_pct", "server waited for its core %", "{:.1f}", 0),
@@ -999,10 +1010,12 @@ def rates_table(summaries: dict, args: argparse.Namespace) -> str:
     servers, pair = paced[0]["servers"], paced[0]["compared"]
     out = [
         f"\n== paced, by offered rate ({args.seconds:g} s each; medians; CPU is % of the server's core,"
-        f" '*' from {NEAR_SATURATION_PCT}%: near saturation, latency is mostly queueing)",
+        f" '*' from {NEAR_SATURATION_PCT}%: near saturation, latency is mostly queueing;"
+        " /gen: server CPU / generator CPU)",
         f"   {'offered/s':>10}"
         + "".join(
-            f" | {label(k) + ' p50':>{max(12, len(label(k)) + 4)}} {'p99':>7} {'CPU':>5} {'µs/del':>6}" for k in servers
+            f" | {label(k) + ' p50':>{max(12, len(label(k)) + 4)}} {'p99':>7} {'CPU':>5} {'µs/del':>6} {'/gen':>5}"
+            for k in servers
         )
         + ("" if pair is None else f" | {'p99 ratio':>9}"),
     ]
@@ -1017,7 +1030,8 @@ def rates_table(summaries: dict, args: argparse.Namespace) -> str:
             p99 = "-" if f["p99_ms"] is None else f"{f['p99_ms']:.1f}{bang}"
             cpu_text = "-" if cpu is None else f"{cpu:.0f}%{star}"
             us = "-" if f["server_us_per_delivery"] is None else f"{f['server_us_per_delivery']:.2f}"
-            row += f" | {p50:>{max(12, len(label(kind)) + 4)}} {p99:>7} {cpu_text:>5} {us:>6}"
+            per_gen = "-" if f["server_per_generator_cpu"] is None else f"{f['server_per_generator_cpu']:.2f}"
+            row += f" | {p50:>{max(12, len(label(kind)) + 4)}} {p99:>7} {cpu_text:>5} {us:>6} {per_gen:>5}"
         if pair is not None:
             ratio = summary["ratio"]["p99_ms"]
             row += f" | {'-' if ratio is None else f'{ratio:.2f}':>9}"
@@ -1082,7 +1096,8 @@ def print_run(record: dict, number: int, total: int) -> None:
         text = (
             f"{record['deliveries_per_s']:>10,.0f} deliveries/s  p50 {record['p50_ms'] or 0:6.1f} ms  "
             f"p99 {lat or 0:6.1f} ms  loss {record['loss_pct']:.3f}%  "
-            f"server CPU {record['server_cpu_pct']:3.0f}% = {record['server_us_per_delivery'] or 0:.2f} µs/delivery  "
+            f"server CPU {record['server_cpu_pct']:3.0f}% = {record['server_us_per_delivery'] or 0:.2f} µs/delivery "
+            f"= {record['server_per_generator_cpu'] or 0:.2f} x gen  "
             f"gen CPU {record['generator_cpu_pct']:3.0f}%  RSS {record['server_peak_rss_mib']:.0f} MiB"
         )
         if record["dropped_clients"] or record["stray_lines"]:
@@ -1098,7 +1113,8 @@ def print_run(record: dict, number: int, total: int) -> None:
             f"generator {record['generator_wait_pct']:.1f}%; "
             f"server's core: steal {record.get('core_steal_pct', 0):.1f}%, "
             f"others {record.get('core_others_pct', 0):.0f}%;"
-            f" machine {record['machine_speed_ms']:.1f} ms; lines per read {record['lines_per_read'] or 0:.2f};"
+            f" machine {record['machine_speed_ms']:.1f} ms;"
+            f" lines per read {record['lines_per_read'] or 0:.2f};"
             f" login {record['login_s']:.2f} s"
         )
     elif mode == "logins":
