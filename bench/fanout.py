@@ -54,7 +54,10 @@ timestamp to the moment a sampled receiver read the line, so the generator's
 own delays are included), loss, server peak RSS (VmHWM over the window),
 server CPU (utime + stime from /proc over the window) as % of its core and
 in microseconds per delivery, the rate at which that cost fills one core,
-and the generator's own CPU. A server whose CPU nears 100% of its core at an
+and the generator's own CPU. The host's speed moves by up to 2x from minute
+to minute, and both processes move with it, so the server's CPU divided by
+the generator's ('x gen', '/gen') is the figure to compare across runs: the
+generator does the same work per delivery whichever server it measures. A server whose CPU nears 100% of its core at an
 offered rate is near saturation there: its latency is then mostly queueing,
 and a little more load, or a slower machine, multiplies it.
 
