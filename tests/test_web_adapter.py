@@ -94,7 +94,7 @@ def test_a_busy_web_port_is_one_line_and_exit_1(tmp_path):
         result = subprocess.run(
             [str(TWISTD), "-n", "--pidfile=", "chatroom", "--port", "tcp:0:interface=127.0.0.1",
              "--web", f"tcp:{port}:interface=127.0.0.1", "--logfile", str(tmp_path / "chatroom.log")],
-            env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=30,
+            env=dict(os.environ, PYTHONPATH=str(REPO)), cwd=tmp_path, capture_output=True, text=True, timeout=30,
         )  # fmt: skip
     finally:
         busy.close()

@@ -29,6 +29,7 @@ class WriteBatch:
     def __init__(self, clock: IReactorTime):
         self.clock = clock
         self.dirty: list[Flushable] = []
+        self.now = False  # while a read of one line is handled: its deliveries may go out at once
         self._call: IDelayedCall | None = None
 
     def add(self, connection: Flushable) -> None:

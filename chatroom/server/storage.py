@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -34,13 +35,18 @@ class StoreService(Service):
         super().privilegedStartService()
         try:
             self.store.open()
+            self.hall.restore()
+        except sqlite3.Error as problem:  # a file of the right version that is not as it should be
+            self._refuse(f"{self.store.path} cannot be used as the store: {problem}")
         except StoreError as problem:
-            logger.bind(event="store").error("{}", problem)
-            raise SystemExit(f"chatroom: {problem}") from None
-        self.hall.restore()
+            self._refuse(str(problem))
         self.store.start()
         self.passwords.start()
         logger.bind(event="store").info("history and registered names in {}", self.store.path)
+
+    def _refuse(self, problem: str) -> None:
+        logger.bind(event="store").error("{}", problem)
+        raise SystemExit(f"chatroom: {problem}")
 
     def stopService(self) -> Deferred:
         super().stopService()
