@@ -8,6 +8,7 @@ and each peer takes the rendering its screen speaks.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Iterable
@@ -177,7 +178,7 @@ class Hall:
 
     def admit(self, session: Session) -> None:
         """A session with a name and a colour comes online, in the lobby."""
-        others = [s.name for s in self.online()]
+        others = self.online_count()
         logger.bind(event="login", user=session.name, addr=session.peer.address).info(
             "{} logged in from {} ({})", session.name, session.peer.address, session.colour.name
         )
@@ -186,7 +187,8 @@ class Hall:
             welcome.append("You are an operator: /help lists what operators can do.")
         if self.motd:
             welcome.append(self.motd)
-        welcome.append(f"Online now: {some_names(others)}." if others else "Nobody else is here yet.")
+        everyone = (s.name for room in self.rooms.values() for s in room.members)
+        welcome.append(f"Online now: {some_names(everyone, others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
         if session.peer.panels:
             self.panels.watch(session)
@@ -194,6 +196,9 @@ class Hall:
 
     def online(self) -> list[Session]:
         return [s for room in self.rooms.values() for s in room.members]
+
+    def online_count(self) -> int:
+        return sum(len(room.members) for room in self.rooms.values())
 
     def find(self, name: str) -> Session | None:
         """Who is online under `name`, ignoring case and look-alikes."""
@@ -240,11 +245,12 @@ class Hall:
             self.archive.fill(room, session)
 
     def _enter_room(self, session: Session, room: Room) -> None:
-        others = room.names()
+        others = len(room.members)
+        with_whom = f" with {some_names((m.name for m in room.members), others)}." if others else ", alone."
         room.members[session] = None
         session.room = room
         logger.bind(event="join", user=session.name, room=room.name).info("{} joined {}", session.name, room.name)
-        lines = [f"You are in {room.title}" + (f" with {some_names(others)}." if others else ", alone.")]
+        lines = [f"You are in {room.title}{with_whom}"]
         if room.topic:
             lines.append(f"Topic: {room.topic}")
         session.notice(*lines)
@@ -533,8 +539,10 @@ class Hall:
         return time.strftime("%A %Y-%m-%d %H:%M:%S %Z", time.localtime(self.clock.seconds()))
 
 
-def some_names(names: list[str], limit: int = 20) -> str:
-    """'a, b, c', or 'a, b, c and 9,997 more' past `limit`: a welcome to a room of 10,000 stays one line."""
-    if len(names) <= limit:
-        return ", ".join(names)
-    return f"{', '.join(names[:limit])} and {len(names) - limit:,} more"
+def some_names(names: Iterable[str], count: int, limit: int = 20) -> str:
+    """'a, b, c', or 'a, b, c and 9,997 more' past `limit`: a welcome to a room of 10,000 stays one line.
+
+    `names` are the first of `count`; only `limit` of them are read, so a login is not slowed by a crowd.
+    """
+    shown = ", ".join(itertools.islice(names, limit))
+    return shown if count <= limit else f"{shown} and {count - limit:,} more"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 from chatroom.core.lookalike import mixes_scripts, scripts, skeleton
 
@@ -26,6 +27,9 @@ _INVISIBLE = frozenset(
 )
 
 
+# Pure functions of a string, asked several times a login (and a name prompt is not far from a flood):
+# the answers for the last few thousand names are kept.
+@lru_cache(maxsize=4096)
 def name_key(name: str) -> str:
     """What two names are compared by: 'Alice', 'ALICE', 'Ａｌｉｃｅ' and 'Аlice' (a Cyrillic А) share one key.
 
@@ -57,6 +61,7 @@ def name_problem(name: str, what: str = "name") -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def user_name_problem(name: str) -> str | None:
     """Why `name` cannot be a user's name (ignoring who already has it), or None."""
     problem = name_problem(name)

@@ -38,15 +38,22 @@ def _prune(rotated: list[str]) -> None:
             os.remove(path)
 
 
+_FIELDS = "fields"  # where _format puts the record's fields as text, in its extra
+_WITH_FIELDS = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {extra[fields]} | {message}\n{exception}"
+_WITHOUT_FIELDS = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {message}\n{exception}"
+
+
 def _format(record) -> str:
-    """Fields first, what people typed last: a grep anchored at the line's start cannot be fooled by chat."""
-    fields = " ".join(f"{key}={value}" for key, value in record["extra"].items())
-    fields = fields.replace("{", "{{").replace("}", "}}")
-    return (
-        "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | "
-        + (f"{fields} | " if fields else "")
-        + "{message}\n{exception}"
-    )
+    """Fields first, what people typed last: a grep anchored at the line's start cannot be fooled by chat.
+
+    The fields go into the record as text, and the format is one of two fixed
+    strings: loguru parses a format once per distinct string, and a format
+    with the fields written into it was a new string for every line (half
+    the server's time when a class logs in, measured).
+    """
+    extra = record["extra"]
+    extra[_FIELDS] = " ".join(f"{key}={value}" for key, value in extra.items() if key != _FIELDS)
+    return _WITH_FIELDS if extra[_FIELDS] else _WITHOUT_FIELDS
 
 
 class TwistedBridge:
