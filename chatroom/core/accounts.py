@@ -98,7 +98,7 @@ class Accounts:
             return self.store.save_account(account).addCallback(lambda _: registered(account))
 
         def registered(account: Account) -> None:
-            session.proven.add(account.key)
+            session.proven |= {account.key}
             logger.bind(event="register", user=account.name).info("{} registered their name", account.name)
             session.notice(
                 f"{account.name} is registered: from now on, logging in as {account.name} asks for this password."
@@ -127,7 +127,7 @@ class Accounts:
 
         def gone(account: Account) -> Deferred:
             def said(_) -> None:
-                session.proven.discard(account.key)
+                session.proven -= {account.key}
                 logger.bind(event="unregister", user=account.name).info("{} gave up their name", account.name)
                 session.notice(f"{account.name} is no longer registered: anyone may use it.")
 
