@@ -112,3 +112,15 @@ def make_chatter(hall):
         return everyone[-1]
 
     return make
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A real twistd's folder, store, log and clients (tests/moderation_lab.py), all stopped at the end."""
+    from moderation_lab import Lab  # it imports this module: not at the top
+
+    lab = Lab(tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()

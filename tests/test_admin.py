@@ -27,15 +27,6 @@ OTHER = "Other-Secret-9923"
 ALICE_PASSWORD = "Alice-Pass-5150"
 
 
-@pytest.fixture
-def lab(tmp_path):
-    lab = Lab(tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
-
-
 def new_store(lab: Lab) -> None:
     """An empty store where the server would make one."""
     connect(str(lab.db)).close()

@@ -31,15 +31,6 @@ OPERATOR_EVENTS = r"event=(kick|ban|mute|unban|unmute|announce|motd|moderate) "
 
 
 @pytest.fixture
-def lab(tmp_path):
-    lab = Lab(tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
-
-
-@pytest.fixture
 def chat(lab):
     """A running server whose store has one operator, alice (made with chatroom-admin before it started)."""
     lab.make_operator("alice", PASSWORD)

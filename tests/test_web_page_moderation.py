@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from moderation_lab import HHMM, Lab, comes_in, refused_at_connect
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -34,15 +33,6 @@ WAIT = 20  # seconds: Argon2id is slow on purpose, and the machine is shared
 PASSWORD = "Page-Operator-3141"
 OP, TOM = "127.0.0.2", "127.0.0.3"
 DISCONNECTED = "You are disconnected. Press Enter (or Join) to come back."
-
-
-@pytest.fixture
-def lab(tmp_path):
-    lab = Lab(tmp_path)
-    try:
-        yield lab
-    finally:
-        lab.close()
 
 
 def page_log_in(driver, port: int, name: str, password: str) -> None:
