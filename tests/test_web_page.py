@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -75,10 +75,28 @@ def server(tmp_path):
 
 
 def wait_for(driver, test, timeout: float = 10, what: str = ""):
+    # The side panels are drawn anew on each update, so an element found a moment ago may be gone: look again.
+    waiting = WebDriverWait(driver, timeout, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException])
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: test())
+        return waiting.until(lambda d: test())
     except TimeoutException:
         raise AssertionError(f"never happened: {what or test}") from None
+
+
+def panel(driver, which: str) -> list[str]:
+    """The buttons' texts in one side panel, read in one step so a redraw cannot come between."""
+    return driver.execute_script(f"return [...document.querySelectorAll('#{which} button')].map(b => b.innerText)")
+
+
+def click_in_panel(driver, which: str, text: str) -> None:
+    """Clicks the button in a panel whose text starts with `text`; a redraw in between means look again."""
+
+    def click() -> bool:
+        button = next(e for e in driver.find_elements(By.CSS_SELECTOR, f"#{which} button") if e.text.startswith(text))
+        button.click()
+        return True
+
+    wait_for(driver, click, what=f"{text!r} clicked in #{which}")
 
 
 def log_text(driver) -> str:
@@ -130,8 +148,7 @@ def test_logging_in_and_chatting_both_ways_with_a_telnet_user(browser, server, t
     wait_for_line(browser, "alice: hello from the browser")
     assert browser.find_element(By.ID, "say").get_attribute("value") == ""
     assert browser.switch_to.active_element == browser.find_element(By.ID, "say")  # the input keeps focus
-    members = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#members button")]
-    assert members == ["alice", "tom"]
+    assert panel(browser, "members") == ["alice", "tom"]
     telnet.send("/me waves from a terminal")
     telnet.send("/msg alice you can click my name to answer privately")
     wait_for_line(browser, "[private] tom -> alice: you can click my name to answer privately")
@@ -161,13 +178,12 @@ def test_choosing_a_room_in_the_side_panel_joins_it(browser, server):
     telnet.send("/join games")
     telnet.expect("You are in games, alone.")
     open_page(browser, server)
-    rooms = lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#rooms button")]  # noqa: E731
-    wait_for(browser, lambda: rooms() == ["lobby (1)", "games (1)"], what="both rooms with their counts")
-    next(e for e in browser.find_elements(By.CSS_SELECTOR, "#rooms button") if e.text.startswith("games")).click()
+    wait_for(browser, lambda: panel(browser, "rooms") == ["lobby (1)", "games (1)"], what="both rooms, counted")
+    click_in_panel(browser, "rooms", "games")
     telnet.expect("alice joined games.")
     wait_for(browser, lambda: browser.find_element(By.ID, "where").text == "alice in games")
-    wait_for(browser, lambda: rooms() == ["lobby (0)", "games (2)"], what="the counts after the move")
-    members = lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#members button")]  # noqa: E731
+    wait_for(browser, lambda: panel(browser, "rooms") == ["lobby (0)", "games (2)"], what="the counts after the move")
+    members = lambda: panel(browser, "members")  # noqa: E731
     wait_for(browser, lambda: members() == ["tom (owner)", "alice"], what="who is in games, and who owns it")
     telnet.send("/leave")
     wait_for(browser, lambda: members() == ["alice (owner)"], what="tom gone, and the room passed to alice")
@@ -176,8 +192,8 @@ def test_choosing_a_room_in_the_side_panel_joins_it(browser, server):
 def test_choosing_a_person_starts_a_private_message(browser, server):
     telnet = Client(server.port).login("tom")
     open_page(browser, server)
-    wait_for(browser, lambda: len(browser.find_elements(By.CSS_SELECTOR, "#members button")) == 2)
-    next(e for e in browser.find_elements(By.CSS_SELECTOR, "#members button") if e.text == "tom").click()
+    wait_for(browser, lambda: sorted(panel(browser, "members")) == ["alice", "tom"], what="both members")
+    click_in_panel(browser, "members", "tom")
     box = browser.find_element(By.ID, "say")
     assert box.get_attribute("value") == "/msg tom "
     assert browser.switch_to.active_element == box
