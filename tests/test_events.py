@@ -8,19 +8,20 @@ import time
 import pytest
 
 from chatroom.core.events import terminal, web
-from chatroom.core.events.model import Chat, Event, History, Members, Name, Notice, Rooms, Stamp, You
+from chatroom.core.events.model import Bundle, Chat, Event, History, Members, Name, Notice, Rooms, Stamp, You
 from conftest import FakePeer, WebPeer, plain
 
 BLUE_ALICE = {"name": "alice", "colour": "blue"}
 
 
 def every_kind() -> list[type[Event]]:
+    """Every kind a screen renders: not a Bundle, which is its lines, shown as each of them is."""
     found, todo = [], [Event]
     while todo:
         for sub in todo.pop().__subclasses__():
             found.append(sub)
             todo.append(sub)
-    return found
+    return [kind for kind in found if kind is not Bundle]
 
 
 def test_every_kind_of_event_has_a_rendering_for_each_screen():
@@ -204,3 +205,87 @@ def test_history_renders_its_lines_own_renderings():
         "*** The last lines said in games:\r\n[14:03] alice: hi\r\n*** (end of recent lines)\r\n"
     )
     assert json.loads(history.web)["lines"] == [json.loads(line.web)]
+
+
+# Lines that arrive together (one read of a connection): a run said to a room is one delivery per member.
+
+
+def say_together(hall, chatter, *lines: str) -> None:
+    for session in hall.sessions:
+        session.peer.events.clear()
+    with hall.together():
+        for line in lines:
+            chatter.session.line(line)
+
+
+def test_a_run_of_lines_said_together_is_one_delivery_per_member_with_every_line_in_order(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    say_together(hall, alice, "one", "two", "three")
+    for person in (alice, bob):
+        assert len(person.peer.events) == 1 and isinstance(person.peer.events[0], Bundle)
+    bundle = bob.peer.events[0]
+    assert [line.text for line in bundle.lines] == ["one", "two", "three"]
+    assert bundle.telnet == b"".join(line.telnet for line in bundle.lines)
+    assert alice.peer.sent[0] is bob.peer.sent[0]  # made once for every terminal
+    assert [line.text for line in hall.lobby.history][-3:] == ["one", "two", "three"]  # kept line by line
+
+
+def test_a_single_line_said_together_is_posted_as_itself(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    say_together(hall, alice, "alone")
+    assert isinstance(bob.peer.events[0], Chat)
+
+
+def test_lines_said_outside_together_go_one_by_one(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    bob.peer.events.clear()
+    alice.say("one")
+    alice.say("two")
+    assert [type(event) for event in bob.peer.events] == [Chat, Chat]
+
+
+def test_a_command_amid_lines_said_together_comes_after_the_lines_before_it(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    say_together(hall, alice, "one", "two", "/me waves", "/msg bob psst", "three", "/who", "four")
+    seen = plain(b"".join(bob.peer.sent))
+    assert seen.index("alice: two") < seen.index("* alice waves") < seen.index("psst") < seen.index("alice: three")
+    own = plain(b"".join(alice.peer.sent))
+    assert own.index("alice: three") < own.index("alice, bob") < own.index("alice: four")
+
+
+def test_a_refusal_amid_lines_said_together_comes_after_the_lines_before_it(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    say_together(hall, alice, "one", "PLEASE LISTEN TO ME", "two", "/nosuch", "three")
+    own = plain(b"".join(alice.peer.sent))
+    assert own.index("alice: one") < own.index("don't shout") < own.index("alice: two")
+    assert own.index("alice: two") < own.index("no command /nosuch") < own.index("alice: three")
+    assert "LISTEN" not in plain(b"".join(bob.peer.sent))
+
+
+def test_a_kick_amid_lines_said_together_comes_after_the_lines_before_it(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    say_together(hall, alice, "one", "STOP SHOUTING NOW", "two", "THIS IS THE LAST TIME", "lost")
+    seen = plain(b"".join(bob.peer.sent))
+    assert seen.index("alice: one") < seen.index("alice: two") < seen.index("alice was kicked for shouting")
+    assert "lost" not in seen and alice.peer.disconnected
+
+
+def test_lines_said_together_then_a_move_stay_in_the_room_they_were_said_to(hall, make_chatter):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    say_together(hall, alice, "bye lobby", "/join games", "hello games")
+    assert "alice: bye lobby" in plain(b"".join(bob.peer.sent))
+    assert "hello games" not in plain(b"".join(bob.peer.sent))
+    assert [line.text for line in hall.rooms["games"].history] == ["hello games"]
+
+
+def test_a_page_gets_the_lines_of_a_run_one_by_one(hall, make_chatter):
+    from chatroom.adapters.web import WebPeer as RealWebPeer
+
+    sent = []
+    page = RealWebPeer.__new__(RealWebPeer)  # only its deliver is under test: it queues each line's JSON
+    page._queue = sent.append
+    alice = make_chatter("alice")
+    make_chatter("bob")
+    say_together(hall, alice, "one", "two")
+    page.deliver(alice.peer.events[-1])
+    assert [json.loads(data)["text"] for data in sent] == ["one", "two"]

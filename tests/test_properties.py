@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from hypothesis import HealthCheck, example, given, settings
@@ -70,6 +71,9 @@ class Recorder:
 
     def lost(self, detail=""):
         self.events.append(("lost",))
+
+    def together(self):
+        return contextlib.nullcontext()
 
 
 def feed(chunks: list[bytes]) -> list[tuple]:

@@ -215,9 +215,13 @@ class ChatProtocol(LineReceiver):
     def dataReceived(self, data: bytes) -> None:
         if self._closing is None:
             batch = self._batch
-            batch.now = data.count(b"\n") <= 1  # one line: what it makes others say may go out as it is said
-            self._telnet.feed(data)
-            batch.now = False
+            if data.count(b"\n") <= 1:  # one line: what it makes others say may go out as it is said
+                batch.now = True
+                self._telnet.feed(data)
+                batch.now = False
+            else:  # several: a run of them to a room goes to each member in one piece
+                with self.hall.together():
+                    self._telnet.feed(data)
             batch.flush()  # what this read made others say goes out now, not after the whole pass
             return
         self._ignored += len(data)

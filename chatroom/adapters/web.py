@@ -39,7 +39,7 @@ from chatroom.adapters.sending import SendBacklog, WriteBatch
 from chatroom.adapters.tcp import keep_alive, peer_address
 from chatroom.core.colours import COLOURS
 from chatroom.core.commands import SPELLINGS
-from chatroom.core.events.model import Error, Goodbye, Stamp
+from chatroom.core.events.model import Bundle, Error, Goodbye, Stamp
 from chatroom.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -159,7 +159,11 @@ class WebPeer(WebSocketServerProtocol):
     # Peer: what the core calls.
 
     def deliver(self, event: Event) -> None:
-        self._queue(event.web)
+        if isinstance(event, Bundle):  # the page takes lines one by one, as the protocol documents them
+            for line in event.lines:
+                self._queue(line.web)
+        else:
+            self._queue(event.web)
 
     def expect_secret(self, secret: bool) -> None:
         """The page shows a password field for a password prompt by itself."""

@@ -402,4 +402,5 @@ def dispatch(hall: Hall, session: Session, text: str) -> None:
     if command.needs_args and not args:
         session.error(f"Usage: {command.usage(word)}")
         return
+    hall.settle()  # what this person said before the command reaches everyone before what the command does
     command.run(hall, session, args)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -77,6 +78,9 @@ class Hall:
         self.panels = Panels(clock, self.stamp, self.rooms)
         self.sessions: set[Session] = set()  # every connection, logged in or not
         self.names: dict[str, Session] = {}  # name key -> its holder, from the name prompt on
+        self._together = False  # inside together(): chat lines are gathered into a run
+        self._run: list[Chat] = []  # chat lines gathered, all said by one person to _run_room, not yet posted
+        self._run_room: Room | None = None
 
     @property
     def epoch(self) -> str:
@@ -306,8 +310,38 @@ class Hall:
 
     def say(self, session: Session, text: str) -> None:
         room = session.room
-        if self._may_speak(session, room, text):
-            self._post(Chat(self.stamp(), room.name, session.who, text), [room], room.name, f"{session.name}: {text}")
+        if not self._may_speak(session, room, text):
+            return
+        chat = Chat(self.stamp(), room.name, session.who, text)
+        if not self._together:
+            self._post(chat, [room], room.name, f"{session.name}: {text}")
+            return
+        if room is not self._run_room:
+            self.settle()
+            self._run_room = room
+        self._run.append(chat)
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Lines that arrived together (one read of a connection): a run of chat lines said to a room goes to
+        each member as one delivery. A paste of 500 lines to a room of 1000 is 1000 deliveries, not 500,000."""
+        self._together = True
+        try:
+            yield
+        finally:
+            self._together = False
+            self.settle()
+
+    def settle(self) -> None:
+        """Post the run gathered so far. Called before anything else is said to anyone (a command, a notice,
+        a goodbye), so everyone still sees things in the order they happened."""
+        if not self._run:
+            return
+        run, room = self._run, self._run_room
+        self._run, self._run_room = [], None
+        room.post_together(run)
+        for chat in run:
+            self._keep(chat, room.name, f"{chat.speaker.text}: {chat.text}")
 
     def act(self, session: Session, text: str) -> None:
         room = session.room
@@ -324,6 +358,10 @@ class Hall:
         """Public words, made once: posted to `rooms`, kept in the store once, logged once."""
         for room in rooms:
             room.post(event)
+        self._keep(event, where, logged)
+
+    def _keep(self, event: Event, where: str, logged: str) -> None:
+        """Public words go to the store and the log, once each."""
         self.archive.record(event, where)
         logger.bind(event="message", user=event.speaker.text, room=where).info("[{}] {}", where, logged)
 
@@ -442,6 +480,7 @@ class Hall:
 
     def show_out(self, session: Session, goodbye: Goodbye, announcement: str | None) -> None:
         """The server's last words to `session`; its room hears `announcement`; its connection closes."""
+        self.settle()
         session.deliver(goodbye)
         self.remove(session, announcement)
         session.peer.disconnect()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Protocol
 
+from chatroom.core.events.model import Bundle
 from chatroom.core.names import name_key
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ class Room:
         """A chat line: remembered for newcomers, then sent to all."""
         self.history.append(event)
         self.broadcast(event)
+
+    def post_together(self, lines: list[Event]) -> None:
+        """Chat lines said together: remembered one by one, sent to each member as one delivery."""
+        self.history.extend(lines)
+        self.broadcast(lines[0] if len(lines) == 1 else Bundle(lines[-1].stamp, tuple(lines)))
 
     def names(self) -> list[str]:
         return [member.name for member in self.members]

@@ -70,6 +70,8 @@ class Host(Protocol):
 
     def disconnected(self, session: Session, why: str = "") -> None: ...
 
+    def settle(self) -> None: ...
+
 
 # Lines kept while a session waits (a name looked up, a password checked: milliseconds); a client still
 # sending this many by then is a script, not a person.
@@ -225,13 +227,18 @@ class Session:
 
     # Speaking to this one person.
 
+    # Each first lets the hall post lines gathered before (see Hall.together), so they come in order.
+
     def notice(self, *lines: Line) -> None:
+        self.hall.settle()
         self.deliver(Notice(self.hall.stamp(), lines))
 
     def error(self, text: Line) -> None:
+        self.hall.settle()
         self.deliver(Error(self.hall.stamp(), text))
 
     def prompt(self, asks: str, text: Line, problem: str | None = None) -> None:
+        self.hall.settle()
         self.deliver(Prompt(self.hall.stamp(), asks, text, problem))
 
     # Identity, set by the hall.

@@ -178,6 +178,21 @@ class History(Event):
 
 
 @dataclass(frozen=True, eq=False)
+class Bundle(Event):
+    """Lines one person said to a room together (one paste, one read): delivered to each member as one event.
+
+    A member then costs one delivery for the lot, not one per line: in a burst that is most of the work.
+    Rooms keep the lines themselves, never a bundle; a page gets them one by one (see adapters/web.py).
+    """
+
+    kind = "bundle"
+    lines: tuple[Event, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "telnet", b"".join(line.telnet for line in self.lines))
+
+
+@dataclass(frozen=True, eq=False)
 class Goodbye(Event):
     """The server's last words before it closes the connection; `will_return` when the server itself is going."""
 
