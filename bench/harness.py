@@ -105,7 +105,7 @@ def core_times(core: int) -> dict[str, float]:
 
 
 def waiting_seconds(pid: int) -> float:
-    """Time the threads of `pid` were ready to run but waited for a core (another process had it)."""
+    """Time the threads of `pid` were ready to run but waited for a core (another process or thread had it)."""
     tasks = glob.glob(f"/proc/{pid}/task/*/schedstat")
     return sum(int(Path(f).read_text().split()[1]) for f in tasks) / 1e9
 
@@ -180,7 +180,7 @@ class Process:
         return self._proc("cpu", read)
 
     def waiting_seconds(self) -> float:
-        """Time its threads were ready to run but waited for a core (another process had it)."""
+        """Time its threads were ready to run but waited for a core (another process had it, or one of its own)."""
         return self._proc("wait", lambda: waiting_seconds(self.pid))
 
     def involuntary_switches(self) -> int:
