@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import glob
+import io
 import os
 import queue
+import sys
 import time
 
 import pytest
@@ -137,6 +139,29 @@ def test_the_service_listens_logs_and_closes_its_log(tmp_path):
     assert "source=twisted | an event from Twisted" in text
     assert "chatroom stopped" in text
     assert "after stop" not in text
+
+
+class Stderr(io.StringIO):
+    def __init__(self, terminal: bool):
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_chat_events_are_copied_to_stderr_only_when_it_is_a_terminal(tmp_path, monkeypatch, terminal):
+    stderr = Stderr(terminal)
+    monkeypatch.setattr(sys, "__stderr__", stderr)
+    service = LogService(str(tmp_path / "chat.log"))
+    service.startService()
+    try:
+        logger.bind(event="message", user="alice", room="lobby").info("[lobby] alice: {}", "hello")
+    finally:
+        service.stopService()
+    assert "alice: hello" in (tmp_path / "chat.log").read_text()
+    assert ("alice: hello" in stderr.getvalue()) is terminal
 
 
 def test_the_log_rotates_at_500_kb(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import cache
 
 from chatroom.core.events.model import Line, Name, Span
 
@@ -62,6 +63,7 @@ def unknown_colour(text: str) -> Line:
     return (f"{text!r} is not one of the colours: ", *colour_menu())
 
 
+@cache  # the same for everyone, asked at each login
 def colour_menu() -> tuple[Span, ...]:
     """'1 black, 2 white, ...', each colour's name shown in that colour."""
     spans: list[Span] = []

@@ -39,6 +39,8 @@ def skeleton(text: str) -> str:
 
 def scripts(text: str) -> set[str]:
     """The writing systems `text` uses, leaving out digits, punctuation and accents."""
+    if text.isascii():  # most names: its letters are Latin, the rest Common (a twentieth of a login's time)
+        return {"LATIN"} if any(ch.isalpha() for ch in text) else set()
     return {script_of(ch) for ch in text} - _NEUTRAL
 
 
