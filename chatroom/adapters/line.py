@@ -39,6 +39,8 @@ class LineEndings:
     when a '\\r\\n' is split across two reads.
     """
 
+    __slots__ = ("_after_cr", "telnet_style")  # one per connection, like TelnetFilter
+
     def __init__(self) -> None:
         self._after_cr = False
         self.telnet_style = False  # whether lines have ended in CR LF or CR NUL, as a telnet client ends them

@@ -59,6 +59,8 @@ class SendBacklog:
     client is cut off rather than let the server's memory grow.
     """
 
+    __slots__ = ("limit", "paused", "queued")  # one per connection, like TelnetFilter
+
     def __init__(self, limit: int):
         self.limit = limit
         self.paused = False
