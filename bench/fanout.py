@@ -507,6 +507,7 @@ class Bench:
         gc.collect()
         gc.disable()  # a collection over 10k protocols in the middle would show up as latency
         hwm = server.reset_peak_rss()  # then VmHWM is the peak of this window, however short
+        rss_before = server.rss_kib()  # the peak less this is what the load itself took
         core = core_times(args.pin) if args.pin is not None else None
         before = (server.cpu_seconds(), server.waiting_seconds(), server.involuntary_switches())
         cpu_self, wait_self = time.process_time(), waiting_seconds(os.getpid())
@@ -593,6 +594,7 @@ class Bench:
             "send_lag_p99_ms": 1000 * percentile(sorted(self.send_lag), 0.99) if self.send_lag else None,
             "dropped_clients": stats.lost,
             "server_peak_rss_mib": peak_rss / 1024,
+            "server_rss_growth_mib": (peak_rss - rss_before) / 1024,
             "peak_rss_from": "VmHWM, reset at the start of the window" if hwm else "RSS polled every 50 ms",
             "server_cpu_s": cpu_server,
             "server_cpu_pct": 100 * cpu_server / window,
@@ -866,6 +868,7 @@ FANOUT_FIGURES = [
     ("p999_ms", "latency p99.9 ms", "{:,.1f}", -1),
     ("loss_pct", "loss %", "{:.3f}", -1),
     ("server_peak_rss_mib", "server peak RSS MiB", "{:,.1f}", -1),
+    ("server_rss_growth_mib", "server RSS growth in the window MiB", "{:,.1f}", -1),
     ("server_cpu_pct", "server CPU % of its core", "{:.0f}", 0),
     ("server_us_per_delivery", "server CPU µs per delivery", "{:.2f}", -1),
     ("capacity_per_s", "saturates near, deliveries/s", "{:,.0f}", +1),
