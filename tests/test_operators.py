@@ -223,3 +223,21 @@ def test_moderate_lets_only_operators_and_room_owners_speak(hall):
     bob.say("finally")
     assert "bob: finally" in alice.peer.text()
     assert alice.say("/moderate maybe") == "*** Error: Usage: /moderate on|off\r\n"
+
+
+def test_a_ban_made_beside_the_server_shows_out_whom_it_covers_at_the_next_read_and_only_new_bans_are_checked(
+    hall, store, clock, monkeypatch
+):
+    from chatroom.core.operators import BANS_REFRESH
+    from chatroom.store.interface import NAME, Ban
+
+    hall.restore()  # from now on the bans are read again every BANS_REFRESH seconds
+    eve, bob = chatter(hall, "eve"), chatter(hall, "bob", host="10.0.0.8")
+    store.add_ban(Ban(NAME, name_key("eve"), "eve", "admin", "", clock.seconds(), None))  # chatroom-admin's way
+    clock.advance(BANS_REFRESH)
+    assert eve.peer.disconnected and "The name eve is banned" in eve.peer.text()
+    assert not bob.peer.disconnected
+    looked_at = []
+    monkeypatch.setattr(hall, "ban_of", lambda session: looked_at.append(session))
+    clock.advance(BANS_REFRESH)  # the same bans: nobody online needs looking at again
+    assert looked_at == []

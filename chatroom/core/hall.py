@@ -98,7 +98,9 @@ class Hall:
     def _refresh_bans(self) -> None:
         """Bans made or lifted with chatroom-admin take effect: anyone online they cover is shown out."""
 
-        def enforce(bans: list[Ban]) -> None:
+        def enforce(new: list[Ban]) -> None:
+            if not new:  # the usual case: nobody to look at (10,000 people online took 15 ms each time)
+                return
             for session in list(self.sessions):
                 ban = self.ban_of(session)
                 if ban is not None:

@@ -63,11 +63,13 @@ class Moderation:
         self.mutes = {mute.key: mute for mute in mutes}
 
     def refresh(self) -> Deferred[list[Ban]]:
-        """Read the bans again (chatroom-admin may have changed them); fires with the ones in force."""
+        """Read the bans again (chatroom-admin may have changed them); fires with those in force now that were
+        not before: only they can cover someone online (the others were checked at the door)."""
 
         def got(bans: list[Ban]) -> list[Ban]:
+            before = set(self.bans)
             self.bans = bans
-            return bans
+            return [ban for ban in bans if ban not in before]
 
         return self.store.bans(self.clock.seconds()).addCallback(got)
 
