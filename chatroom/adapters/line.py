@@ -125,7 +125,20 @@ class ChatProtocol(LineReceiver):
 
     def deliver(self, event: Event) -> None:
         if self._clear and self._batch.now:
-            self._write_now(event.telnet)
+            # The line came alone in its read, and nothing of ours waits: no other line could join it in
+            # one write, so it goes to the socket at once, past the batch (docs/benchmarks.md). What the
+            # socket does not take waits, as a batched line does. Written out here, not in a method of
+            # its own: the call per recipient was a sixth of Python's cost per delivery (0.48 -> 0.44 us
+            # with the write to /dev/null, which alone takes 0.23).
+            data = event.telnet
+            try:
+                sent = os.write(self._fd, data)
+            except OSError:  # full (EAGAIN), or broken: Twisted finds out and reports it in its own time
+                sent = 0
+            if sent < len(data):
+                self._clear = False
+                self._pending.append(data[sent:])
+                self._batch.add(self)
             return
         pending = self._pending
         if not pending:
@@ -134,19 +147,6 @@ class ChatProtocol(LineReceiver):
             self._batch.add(self)
             self._clear = False
         pending.append(event.telnet)
-
-    def _write_now(self, data: bytes) -> None:
-        """The line came alone in its read, and nothing of ours waits: no other line could join it in one
-        write, so it goes to the socket at once, past the batch (a tenth of a delivery's cost, measured:
-        docs/benchmarks.md). What the socket does not take waits, as a batched line does."""
-        try:
-            sent = os.write(self._fd, data)
-        except OSError:  # full (EAGAIN), or broken: Twisted finds out and reports it in its own time
-            sent = 0
-        if sent < len(data):
-            self._clear = False
-            self._pending.append(data[sent:])
-            self._batch.add(self)
 
     def expect_secret(self, secret: bool) -> None:
         """A password comes next (or has come): a telnet client is told not to show it as it is typed.
