@@ -289,3 +289,32 @@ def test_a_page_gets_the_lines_of_a_run_one_by_one(hall, make_chatter):
     say_together(hall, alice, "one", "two")
     page.deliver(alice.peer.events[-1])
     assert [json.loads(data)["text"] for data in sent] == ["one", "two"]
+
+
+def test_the_log_keeps_the_order_of_lines_said_together(hall, make_chatter):
+    from loguru import logger
+
+    logged: list[str] = []
+    sink = logger.add(lambda message: logged.append(message.record["message"]), level="INFO")
+    try:
+        alice = make_chatter("alice")
+        make_chatter("bob")
+        say_together(hall, alice, "first line", "STOP SHOUTING NOW", "second line", "THIS IS THE LAST TIME")
+    finally:
+        logger.remove(sink)
+    said = [line for line in logged if line.startswith("[lobby]") or line.startswith(("alice warned", "alice kicked"))]
+    assert said == [
+        "[lobby] alice: first line",
+        "alice warned for shouting (shout 1)",
+        "[lobby] alice: second line",
+        "alice kicked for shouting",
+    ]
+
+
+def test_trouble_posting_lines_said_together_is_logged_and_the_next_read_goes_on(hall, make_chatter, monkeypatch):
+    alice, bob = make_chatter("alice"), make_chatter("bob")
+    monkeypatch.setattr(type(hall.lobby), "post_together", lambda room, lines: 1 / 0)
+    say_together(hall, alice, "one", "two")  # does not raise out of together()
+    monkeypatch.undo()
+    say_together(hall, alice, "three", "four")
+    assert "alice: four" in plain(b"".join(bob.peer.sent))

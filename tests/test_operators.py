@@ -241,3 +241,37 @@ def test_a_ban_made_beside_the_server_shows_out_whom_it_covers_at_the_next_read_
     monkeypatch.setattr(hall, "ban_of", lambda session: looked_at.append(session))
     clock.advance(BANS_REFRESH)  # the same bans: nobody online needs looking at again
     assert looked_at == []
+
+
+def ban_name_meanwhile(hall, store, clock, name: str, banned_by: str) -> None:
+    from chatroom.core.operators import BANS_REFRESH
+    from chatroom.store.interface import NAME, Ban
+
+    if banned_by == "an operator":
+        operator(hall).say(f"/ban {name} 1h rude")
+    else:
+        store.add_ban(Ban(NAME, name_key(name), name, "admin", "", clock.seconds(), None))
+        clock.advance(BANS_REFRESH)  # the server reads the bans again while the person is still at a prompt
+
+
+@pytest.mark.parametrize("banned_by", ["an operator", "chatroom-admin"])
+def test_a_name_banned_while_its_owner_types_the_password_does_not_come_in(hall, store, clock, banned_by):
+    hall.restore()
+    store.save_account(Account(name_key("troll"), "troll", FAST.hasher.hash("troll-password"), "red", 0.0, False))
+    troll = Person(hall, "10.0.0.66")
+    troll.say("troll")  # the password prompt: the name was not banned when it was checked
+    ban_name_meanwhile(hall, store, clock, "troll", banned_by)
+    troll.session.line("troll-password")
+    assert "The name troll is banned" in troll.peer.text() and troll.peer.disconnected
+    assert hall.find("troll") is None
+
+
+@pytest.mark.parametrize("banned_by", ["an operator", "chatroom-admin"])
+def test_a_name_banned_while_its_holder_picks_a_colour_does_not_come_in(hall, store, clock, banned_by):
+    hall.restore()
+    eve = Person(hall, "10.0.0.67")
+    eve.say("eve")  # the colour prompt
+    ban_name_meanwhile(hall, store, clock, "eve", banned_by)
+    eve.session.line("blue")
+    assert "The name eve is banned" in eve.peer.text() and eve.peer.disconnected
+    assert hall.find("eve") is None

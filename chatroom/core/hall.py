@@ -183,7 +183,12 @@ class Hall:
         session.set_name(name)
 
     def admit(self, session: Session) -> None:
-        """A session with a name and a colour comes online, in the lobby."""
+        """A session with a name and a colour comes online, in the lobby, unless a ban made while it was at a
+        prompt (after its name was checked) covers it."""
+        ban = self.ban_of(session)
+        if ban is not None:
+            self.refuse(session, self.banned_words(ban))
+            return
         others = self.online_count()
         logger.bind(event="login", user=session.name, addr=session.peer.address).info(
             "{} logged in from {} ({})", session.name, session.peer.address, session.colour.name
@@ -322,6 +327,7 @@ class Hall:
             self.settle()
             self._run_room = room
         self._run.append(chat)
+        self._keep(chat, room.name, f"{session.name}: {text}")  # now: the log keeps the order things happened in
 
     @contextmanager
     def together(self) -> Iterator[None]:
@@ -332,7 +338,10 @@ class Hall:
             yield
         finally:
             self._together = False
-            self.settle()
+            try:
+                self.settle()
+            except Exception:  # as for a line (Session._run): logged, and the connection and the server go on
+                logger.bind(event="error").exception("error posting lines said together")
 
     def settle(self) -> None:
         """Post the run gathered so far. Called before anything else is said to anyone (a command, a notice,
@@ -342,8 +351,6 @@ class Hall:
         run, room = self._run, self._run_room
         self._run, self._run_room = [], None
         room.post_together(run)
-        for chat in run:
-            self._keep(chat, room.name, f"{chat.speaker.text}: {chat.text}")
 
     def act(self, session: Session, text: str) -> None:
         room = session.room
@@ -467,7 +474,7 @@ class Hall:
         self.show_out(session, Goodbye(self.stamp(), words), None)
 
     def refuse(self, session: Session, words: str) -> None:
-        """Close a connection that is not let in (too many wrong passwords), saying why."""
+        """Close a connection that is not let in (too many wrong passwords, a ban), saying why."""
         logger.bind(event="refused", user=session.name, addr=session.peer.address).warning(
             "{} refused: {}", session.peer.address, words
         )
