@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
@@ -24,10 +23,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from moderation_lab import Telnet
 
 from chatroom.core.names import name_key
 from conftest import plain
-from test_end_to_end import REPO, TWISTD, Client, Server
+from test_end_to_end import REPO, TWISTD, Server
 from websocket_client import WebSocket
 
 LOCAL = "tcp:0:interface=127.0.0.1"
@@ -35,40 +35,6 @@ WAIT = 20  # seconds any one answer may take: Argon2id is slow on purpose, and t
 ON_DISK = 1.3  # a line is on disk within a second of being said (PRODUCT.md); a little more, to be fair
 BLUE, RED, GREEN, PURPLE = "\x1b[38;5;33m", "\x1b[38;5;196m", "\x1b[38;5;40m", "\x1b[38;5;129m"
 INETUTILS_TELNET = shutil.which("inetutils-telnet") or shutil.which("telnet")
-
-
-class Telnet(Client):
-    """A line client from a chosen local address (127.0.0.2 is another address on loopback)."""
-
-    def __init__(self, port: int, source: str = "127.0.0.1"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=WAIT, source_address=(source, 0))
-        self.buffer = b""
-        self.raw = b""
-
-    def expect(self, pattern: str, timeout: float = WAIT) -> str:
-        return super().expect(pattern, timeout)
-
-    def login(self, name: str, colour: str = "") -> Telnet:
-        """Log in with a name nobody registered; `welcome` is all the server said up to now."""
-        self.welcome = self.expect("What is your name")
-        self.send(name)
-        self.welcome += self.expect(r"Pick a colour.*\n")
-        self.send(colour)
-        self.welcome += self.expect(r"You are in the lobby.*\n") + self.fence()
-        return self
-
-    def log_in(self, name: str, password: str) -> str:
-        """Log in with a registered name; all the server said, its welcome (and its lobby's last lines) included."""
-        welcome = self.expect("What is your name")
-        self.send(name)
-        welcome += self.expect(r"Password for \S+:")
-        self.send(password)
-        return welcome + self.expect(r"You are in the lobby.*\n") + self.fence()
-
-    def fence(self) -> str:
-        """Everything sent before the answer to /time: to read all of a welcome, or to see that something never came."""
-        self.send("/time")
-        return self.expect(r"Server time: .*\n")
 
 
 class Lab:
@@ -599,7 +565,7 @@ def test_register_refuses_bad_passwords_and_the_name_then_asks_for_its_own(lab):
     assert alice.closed(WAIT)
 
     again = lab.connect(server)
-    welcome = again.log_in("alice", "Alice-Secret-9182")
+    welcome = again.log_in("alice", "Alice-Secret-9182").welcome
     assert "Pick a colour" not in welcome  # a registered name keeps its colour: no colour prompt
     assert "Welcome, alice!" in welcome
     assert f"Welcome, {PURPLE}alice\x1b[0m!" in again.raw.decode()
@@ -646,7 +612,7 @@ def test_look_alikes_of_a_registered_name_are_that_name_and_nick_to_it_is_refuse
     client.sock.close()
     # The right password under a look-alike logs in as the registered spelling.
     sasha = lab.connect(server).log_in("ѕаѕһа", "Sasha-Secret-7364")
-    assert "Welcome, sasha!" in sasha
+    assert "Welcome, sasha!" in sasha.welcome
 
     bob = lab.connect(server).login("bob")
     for name, owner in [("alice", "alice"), ("ALICE", "alice"), ("ѕаѕһа", "sasha")]:
@@ -739,7 +705,7 @@ def test_the_right_password_takes_the_name_over_and_the_colour_is_remembered(lab
     tom.expect(PRIVATE[0])
 
     elsewhere = lab.connect(server)
-    welcome = elsewhere.log_in("alice", "Alice-Secret-9182")
+    welcome = elsewhere.log_in("alice", "Alice-Secret-9182").welcome
     alice.expect(r"alice logged in again from elsewhere\.")
     assert alice.closed(WAIT)
     assert "Pick a colour" not in welcome and f"Welcome, {PURPLE}alice\x1b[0m!" in elsewhere.raw.decode()
@@ -754,7 +720,7 @@ def test_the_right_password_takes_the_name_over_and_the_colour_is_remembered(lab
     elsewhere.send("/quit")
     assert elsewhere.closed(WAIT)
     later = lab.connect(server)
-    welcome = later.log_in("alice", "Alice-Secret-9182")
+    welcome = later.log_in("alice", "Alice-Secret-9182").welcome
     assert "Pick a colour" not in welcome and f"Welcome, {GREEN}alice\x1b[0m!" in later.raw.decode()
     lab.stop(server)
     assert_nowhere(lab.folder, ["Alice-Secret-9182", PRIVATE[0]])
