@@ -229,19 +229,18 @@ class Session:
 
     # Speaking to this one person.
 
-    # Each first lets the hall post lines gathered before (see Hall.together), so they come in order.
-
     def notice(self, *lines: Line) -> None:
-        self.hall.settle()
-        self.deliver(Notice(self.hall.stamp(), lines))
+        self._tell(Notice(self.hall.stamp(), lines))
 
     def error(self, text: Line) -> None:
-        self.hall.settle()
-        self.deliver(Error(self.hall.stamp(), text))
+        self._tell(Error(self.hall.stamp(), text))
 
     def prompt(self, asks: str, text: Line, problem: str | None = None) -> None:
-        self.hall.settle()
-        self.deliver(Prompt(self.hall.stamp(), asks, text, problem))
+        self._tell(Prompt(self.hall.stamp(), asks, text, problem))
+
+    def _tell(self, event: Event) -> None:
+        self.hall.settle()  # lines gathered before this (see Hall.together) go first: things come in order
+        self.deliver(event)
 
     # Identity, set by the hall.
 
