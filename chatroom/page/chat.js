@@ -59,6 +59,7 @@ function lost() {
   page.socket = null;
   $("join").disabled = true;
   if (page.leaving) {
+    if (!$("login").hidden) showNameForm(); // turned away while logging in: the name and Join are back
     showStatus("You are disconnected. Press Enter (or Join) to come back.");
     return;
   }
@@ -167,8 +168,9 @@ const handlers = {
     addLine("separator", ["-- (end of recent lines)"]);
   },
   goodbye(event) {
-    addLine("server", [serverMark(), " ", ...spans(event.text)]);
     page.leaving = !event.will_return;
+    if (!$("login").hidden) $("login-problem").textContent = event.text; // the log is not shown yet
+    else addLine("server", [serverMark(), " ", ...spans(event.text)]);
   },
   ack() {},
 };
@@ -214,13 +216,26 @@ function askPassword(prompt) {
 function showLogin(problem) {
   $("login").hidden = false;
   $("chat").hidden = true;
-  $("colours").hidden = false;
-  $("password-part").hidden = true;
+  showNameForm();
   $("login-problem").textContent = problem;
-  $("join").disabled = false;
   if (page.wanted) $("name").value = page.wanted.name;
   page.wanted = null;
   $("name").focus();
+}
+
+// The form asks for a name and a colour (not a password), and Join is there to send them.
+function showNameForm() {
+  $("colours").hidden = false;
+  $("password-part").hidden = true;
+  $("join").disabled = false;
+}
+
+// The password field belongs to the name it was asked for: typing another name puts the colours back instead.
+function nameTyped() {
+  if (page.asked !== "password") return;
+  const same = $("name").value.trim() === page.wanted?.name;
+  $("password-part").hidden = !same;
+  $("colours").hidden = same;
 }
 
 function showColours() {
@@ -248,13 +263,11 @@ function showColours() {
 
 function submitLogin(submit) {
   submit.preventDefault();
-  if (page.asked === "password") {
-    page.wanted = { ...(page.wanted || { name: $("name").value.trim(), colour: "" }), password: $("password").value };
-    if (sendLine(page.wanted.password)) $("join").disabled = true;
-    $("password").value = "";
+  const name = $("name").value.trim();
+  if (page.asked === "password" && name === page.wanted?.name) {
+    sendPassword();
     return;
   }
-  const name = $("name").value.trim();
   if (!name) {
     $("login-problem").textContent = "Type a name first.";
     return;
@@ -262,12 +275,38 @@ function submitLogin(submit) {
   const colour = document.querySelector("input[name=colour]:checked");
   page.wanted = { name, colour: colour ? colour.value : "" };
   $("login-problem").textContent = "";
-  if (!page.socket) {
+  if (page.asked === "password") {
+    startAgain(); // another name: the server waits for the old one's password, so the page starts over
+  } else if (!page.socket) {
     page.tries = 0;
     connect(); // its prompts are answered with page.wanted
   } else if (sendLine(page.asked === "colour" ? page.wanted.colour : name)) {
     $("join").disabled = true;
   }
+}
+
+function sendPassword() {
+  const password = $("password").value;
+  if (!password) {
+    // Never right (a password has 8 characters or more), and a wrong one counts against this address.
+    $("login-problem").textContent = `Type the password for ${page.wanted.name} first.`;
+    return;
+  }
+  page.wanted.password = password;
+  if (sendLine(password)) $("join").disabled = true;
+  $("password").value = "";
+}
+
+// A new connection, once the old one is closed (so an address allowed one connection is not refused).
+function startAgain() {
+  const old = page.socket;
+  page.socket = null;
+  page.asked = null;
+  $("join").disabled = true;
+  $("password-part").hidden = true;
+  page.tries = 0;
+  old.onclose = connect;
+  old.close();
 }
 
 function cameOnline() {
@@ -524,6 +563,7 @@ function visibility() {
 
 window.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", submitLogin);
+  $("name").addEventListener("input", nameTyped);
   $("say-form").addEventListener("submit", submitSay);
   $("say").addEventListener("keydown", keyDown);
   $("side-toggle").addEventListener("click", toggleSide);
