@@ -1,6 +1,7 @@
 // chatroom's page: the same hall as telnet users, over a WebSocket that carries JSON events.
 // docs/web-protocol.md lists every message. Whatever anyone typed is put on the page as text
-// (textContent, text nodes), never as HTML.
+// (textContent, text nodes), never as HTML; its http(s) addresses become links, and each piece of it
+// is isolated (<bdi>) so right-to-left text cannot reorder the line around it.
 "use strict";
 
 const BACKOFF = [1, 2, 4, 8]; // seconds before each new try; then every 10, as chatroom-client does
@@ -8,6 +9,8 @@ const LAST_BACKOFF = 10;
 const MAX_LOG = 2000; // lines kept on the page; older ones are dropped
 const SEEN_KEPT = 5000; // ids of room lines shown, to show nothing twice after a reconnect
 const SECRET_COMMAND = /^\/(register|password|unregister)\b/i;
+const WEB_ADDRESS = /\bhttps?:\/\/[^\s<>"]+/giu;
+const NOT_AN_ADDRESS_END = /[.,;:!?'*]+$/u; // "see https://example.org." ends the sentence, not the address
 
 const $ = (id) => document.getElementById(id);
 
@@ -126,8 +129,8 @@ const handlers = {
     page.wanted = { name: page.me.name, colour: page.me.colour, password: page.wanted?.password };
     page.online = true;
     if (first) cameOnline();
-    $("where").textContent = `${page.me.name} in ${roomTitle(page.me.room)}`;
-    $("members-title").textContent = `In ${roomTitle(page.me.room)}`;
+    $("where").replaceChildren(isolated(page.me.name), " in ", isolated(roomTitle(page.me.room)));
+    $("members-title").replaceChildren("In ", isolated(roomTitle(page.me.room)));
   },
   rooms(message) {
     showRooms(message.rooms);
@@ -135,11 +138,11 @@ const handlers = {
   members(message) {
     if (page.me && message.room === page.me.room) showMembers(message);
   },
-  chat: (event) => roomLine(event, [event.from, ": ", event.text]),
-  action: (event) => roomLine(event, ["* ", event.from, " ", event.text]),
-  all: (event) => roomLine(event, ["[all] ", event.from, ": ", event.text]),
+  chat: (event) => roomLine(event, [event.from, ": ", typed(event.text)]),
+  action: (event) => roomLine(event, ["* ", event.from, " ", typed(event.text)]),
+  all: (event) => roomLine(event, ["[all] ", event.from, ": ", typed(event.text)]),
   private(event) {
-    const li = addLine("private", [time(event), " [private] ", event.from, " -> ", event.to, ": ", event.text]);
+    const li = addLine("private", [time(event), " [private] ", event.from, " -> ", event.to, ": ", typed(event.text)]);
     noticeFor(li, event, event.from);
   },
   "room-notice": (event) => roomLine(event, [serverMark(), " ", ...spans(event.text)], "server"),
@@ -163,7 +166,7 @@ const handlers = {
     // Lines a room shows whoever comes in, or a page back from a drop, are shown once; /history shows them all.
     const fresh = event.asked ? event.lines : event.lines.filter((line) => !page.seen.has(line.id));
     if (fresh.length === 0) return;
-    addLine("separator", [`-- The last lines said in ${roomTitle(event.room)}:`]);
+    addLine("separator", ["-- The last lines said in ", isolated(roomTitle(event.room)), ":"]);
     fresh.forEach((line) => (event.asked ? handle({ ...line, again: true }) : handle(line)));
     addLine("separator", ["-- (end of recent lines)"]);
   },
@@ -393,9 +396,61 @@ function toNode(part) {
   return nameSpan(part);
 }
 
-// A line of server text is a string, or a list of strings and names.
+// A line of server text is a string, or a list of strings and names; its web addresses (a topic's, the
+// message of the day's) are links too.
 function spans(line) {
-  return typeof line === "string" ? [line] : line;
+  return (typeof line === "string" ? [line] : line).flatMap((part) => (typeof part === "string" ? linked(part) : [part]));
+}
+
+// What someone typed, on a line of its own making: isolated from the name and the time around it.
+function typed(text) {
+  const bdi = document.createElement("bdi");
+  bdi.append(...linked(text));
+  return bdi;
+}
+
+function isolated(text) {
+  const bdi = document.createElement("bdi");
+  bdi.textContent = text;
+  return bdi;
+}
+
+// `text` as text nodes, its http(s) addresses as links that open in a new tab and tell the other site nothing.
+function linked(text) {
+  const nodes = [];
+  let done = 0;
+  for (const found of text.matchAll(WEB_ADDRESS)) {
+    const address = withoutTrailing(found[0]);
+    if (!parses(address)) continue;
+    nodes.push(text.slice(done, found.index));
+    const link = document.createElement("a");
+    link.href = address;
+    link.textContent = address;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    link.dir = "ltr"; // an address reads from the left, even in a right-to-left line
+    nodes.push(link);
+    done = found.index + address.length;
+  }
+  nodes.push(text.slice(done));
+  return nodes.filter((node) => node !== "");
+}
+
+function parses(address) {
+  try {
+    return Boolean(new URL(address));
+  } catch {
+    return false; // "http://[" is no address
+  }
+}
+
+// An address without the punctuation after it, and without a closing bracket it did not open ("(see https://x.org)").
+function withoutTrailing(address) {
+  address = address.replace(NOT_AN_ADDRESS_END, "");
+  while (address.endsWith(")") && address.split("(").length < address.split(")").length) {
+    address = address.slice(0, -1).replace(NOT_AN_ADDRESS_END, "");
+  }
+  return address;
 }
 
 function plainText(line) {
@@ -403,7 +458,7 @@ function plainText(line) {
 }
 
 function nameSpan(who) {
-  const span = document.createElement("span");
+  const span = document.createElement("bdi"); // a right-to-left name stays in its place on the line
   span.className = "name";
   if (who.colour) span.dataset.colour = who.colour;
   span.textContent = who.name;
@@ -427,7 +482,7 @@ function showRooms(rooms) {
       const count = document.createElement("span");
       count.className = "count";
       count.textContent = ` (${room.count}${room.locked ? ", locked" : ""})`;
-      button.append(document.createTextNode(room.name), count);
+      button.append(isolated(room.name), count);
       const where = here ? "You are here" : room.locked ? `${room.name} is locked: /join ${room.name} KEY` : `Join ${room.name}`;
       button.title = room.topic ? `${where}. Topic: ${room.topic}` : where;
       button.addEventListener("click", () => {
