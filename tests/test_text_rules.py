@@ -74,6 +74,11 @@ def test_bad_names(name):
     assert user_name_problem(name)
 
 
+def test_black_is_painted_on_a_light_background_so_a_dark_terminal_shows_it():
+    parameters = find_colour("black").paint("eve").removeprefix("\x1b[").split("m")[0].split(";")
+    assert "30" in parameters and ("47" in parameters or "107" in parameters)
+
+
 def test_twelve_colours_by_name_and_number():
     assert tuple(c.name for c in COLOURS) == PRODUCT_COLOURS
     assert find_colour("Light Blue") is find_colour("lightblue") is find_colour("10") is COLOURS[9]
