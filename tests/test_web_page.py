@@ -344,7 +344,8 @@ def test_web_addresses_in_a_line_are_links_and_nothing_else_becomes_markup(brows
     telnet.send(line)
     wait_for_line(browser, "tom: " + line)
     links = browser.execute_script(
-        "return [...document.querySelectorAll('#log a')].map(a => [a.textContent, a.getAttribute('href'), a.rel, a.target])"
+        "return [...document.querySelectorAll('#log a')]"
+        ".map(a => [a.textContent, a.getAttribute('href'), a.rel, a.target])"
     )
     assert links == [
         ["https://example.org/a_(b)?c=1&d=2", "https://example.org/a_(b)?c=1&d=2", "noopener noreferrer", "_blank"],
@@ -385,7 +386,7 @@ return words;
 
 def left_to_right(words: dict, *order: str) -> bool:
     """Whether the words in `order` are shown in that order from left to right, none overlapping."""
-    return all(words[one][1] <= words[other][0] + 0.5 for one, other in zip(order, order[1:]))
+    return all(words[one][1] <= words[other][0] + 0.5 for one, other in zip(order, order[1:], strict=False))
 
 
 def test_a_right_to_left_line_keeps_the_time_and_the_name_before_what_was_said(browser, server, tmp_path):

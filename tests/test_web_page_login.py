@@ -68,21 +68,23 @@ def test_after_three_wrong_passwords_the_page_says_why_and_enter_comes_back(brow
     field = browser.find_element(By.ID, "password")
     for attempt in (1, 2):
         field.send_keys(f"not-it-{attempt}", Keys.ENTER)
-        wait_for(browser, lambda: wrong_passwords(lab) == attempt, WAIT, f"wrong password {attempt} logged")
+        wait_for(browser, lambda n=attempt: wrong_passwords(lab) == n, WAIT, f"wrong password {attempt} logged")
         wait_for(browser, lambda: form(browser)["problem"] == "Wrong password for alice.", WAIT, "the refusal")
         wait_for(browser, lambda: form(browser)["join"], WAIT, "Join again")
     field.send_keys("not-it-3", Keys.ENTER)
     wait_for(
         browser,
-        lambda: form(browser)
-        == {
-            "problem": "Three wrong passwords for alice. Goodbye!",
-            "password": False,
-            "colours": True,
-            "chat": False,
-            "join": True,
-            "status": "You are disconnected. Press Enter (or Join) to come back.",
-        },
+        lambda: (
+            form(browser)
+            == {
+                "problem": "Three wrong passwords for alice. Goodbye!",
+                "password": False,
+                "colours": True,
+                "chat": False,
+                "join": True,
+                "status": "You are disconnected. Press Enter (or Join) to come back.",
+            }
+        ),
         WAIT,
         "the reason, and the form ready to come back",
     )
