@@ -10,7 +10,7 @@ const MAX_LOG = 2000; // lines kept on the page; older ones are dropped
 const SEEN_KEPT = 5000; // ids of room lines shown, to show nothing twice after a reconnect
 const SECRET_COMMAND = /^\/(register|password|unregister)\b/i;
 const WEB_ADDRESS = /\bhttps?:\/\/[^\s<>"]+/giu;
-const NOT_AN_ADDRESS_END = /[.,;:!?'*]+$/u; // "see https://example.org." ends the sentence, not the address
+const NOT_AN_ADDRESS_END = /[.,;:!?'*]+$/u; // the full stop after an address ends the sentence, not the address
 
 const $ = (id) => document.getElementById(id);
 
@@ -440,11 +440,11 @@ function parses(address) {
   try {
     return Boolean(new URL(address));
   } catch {
-    return false; // "http://[" is no address
+    return false; // a host in brackets that never closes, say
   }
 }
 
-// An address without the punctuation after it, and without a closing bracket it did not open ("(see https://x.org)").
+// An address without the punctuation after it, and without a closing bracket it did not open: "(see ADDRESS)".
 function withoutTrailing(address) {
   address = address.replace(NOT_AN_ADDRESS_END, "");
   while (address.endsWith(")") && address.split("(").length < address.split(")").length) {
