@@ -30,6 +30,7 @@ from conftest import PRODUCT_COLOURS
         ("abc\x7f\x7f\x7f\x7fd", "d"),
         ("tab\there", "tab here"),
         ("\u202eevil\u202c", "evil"),
+        ("\u2069\u2067isolates\u2068 and \u200fmarks\u200e", "isolates and marks"),  # nobody reorders others' text
         ("  padded  ", "padded"),
         ("emoji 👍🏽 and ünïcode", "emoji 👍🏽 and ünïcode"),
     ],

@@ -8,6 +8,7 @@ folder to keep the screenshots taken here (README.md's comes from this).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -412,6 +413,9 @@ def test_a_right_to_left_line_keeps_the_time_and_the_name_before_what_was_said(b
         });"""
     )
     assert https[1] <= shalom[0], "the address reads from the left"
+    dani.send("\u2069\u202eזה שלי\u2066")  # bidirectional controls typed to reorder the line: removed
+    wait_for_line(browser, "דני: זה שלי")
+    assert not re.search("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", log_text(browser))
     path = screenshot(browser, "web-page-right-to-left", tmp_path)
     assert path.stat().st_size > 0
     assert console_problems(browser) == []
