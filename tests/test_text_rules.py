@@ -30,6 +30,7 @@ from conftest import PRODUCT_COLOURS
         ("abc\x7f\x7f\x7f\x7fd", "d"),
         ("tab\there", "tab here"),
         ("\u202eevil\u202c", "evil"),
+        ("\u2069\u2067isolates\u2068 and \u200fmarks\u200e", "isolates and marks"),  # nobody reorders others' text
         ("  padded  ", "padded"),
         ("emoji 👍🏽 and ünïcode", "emoji 👍🏽 and ünïcode"),
     ],
@@ -72,6 +73,11 @@ def test_good_names(name):
 )
 def test_bad_names(name):
     assert user_name_problem(name)
+
+
+def test_black_is_painted_on_a_light_background_so_a_dark_terminal_shows_it():
+    parameters = find_colour("black").paint("eve").removeprefix("\x1b[").split("m")[0].split(";")
+    assert "30" in parameters and ("47" in parameters or "107" in parameters)
 
 
 def test_twelve_colours_by_name_and_number():

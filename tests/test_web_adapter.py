@@ -19,7 +19,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from twisted.internet.address import IPv4Address, IPv6Address, UNIXAddress
 
+from chatroom.adapters.site import page_address
 from test_end_to_end import REPO, TWISTD, Client, Server
 from websocket_client import BINARY, TEXT, HandshakeRefused, WebSocket, log_in
 
@@ -346,10 +348,44 @@ def make_certificate(folder) -> tuple[str, ssl.SSLContext]:
     return f"privateKey={key}:certKey={cert}", ssl.create_default_context(cafile=str(cert))
 
 
+def logged(server: Server, pattern: str, timeout: float = 10) -> str:
+    """The server's log once a line of it matches `pattern`."""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, text := server.log.read_text(encoding="utf-8")):
+        assert time.monotonic() < deadline, f"never logged {pattern!r}"
+        time.sleep(0.05)
+    return text
+
+
+def test_the_page_s_address_is_said_at_start_beside_the_chat_port(tmp_path):
+    server = Server(tmp_path, web="tcp:0:interface=127.0.0.1")
+    try:
+        said = logged(server, "web page at ")
+        assert f"| web page at http://127.0.0.1:{server.web_port}/\n" in said
+        assert said.index(f"ChatFactory starting on {server.port}") < said.index("web page at")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("host", "scheme", "address"),
+    [
+        (IPv4Address("TCP", "0.0.0.0", 8080), "http", "http://localhost:8080/"),
+        (IPv6Address("TCP", "::", 8080), "http", "http://localhost:8080/"),
+        (IPv4Address("TCP", "192.168.1.20", 443), "https", "https://192.168.1.20:443/"),
+        (IPv6Address("TCP", "fe80::1%eth0", 8443), "https", "https://[fe80::1]:8443/"),
+        (UNIXAddress(b"/tmp/chat.sock"), "http", None),
+    ],
+)
+def test_the_page_s_address_is_one_a_browser_takes(host, scheme, address):
+    assert page_address(host, scheme) == address
+
+
 def test_web_works_over_tls_with_the_same_install(tmp_path):
     keys, context = make_certificate(tmp_path)
     server = Server(tmp_path, web=f"ssl:0:interface=127.0.0.1:{keys}")
     try:
+        assert f"| web page at https://127.0.0.1:{server.web_port}/\n" in logged(server, "web page at ")
         response = get(server.web_port, "/", context)
         assert response.status == 200 and "nosniff" in response.headers["X-Content-Type-Options"]
         page = log_in(server.web_port, "secure", tls=context)

@@ -8,6 +8,7 @@ folder to keep the screenshots taken here (README.md's comes from this).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -331,3 +332,90 @@ def test_the_log_is_announced_to_screen_readers(browser, server):
     log = browser.find_element(By.ID, "log")
     assert log.get_attribute("role") == "log" and log.get_attribute("aria-live") == "polite"
     assert browser.find_element(By.CSS_SELECTOR, "label[for=say]").get_attribute("textContent")
+
+
+def test_web_addresses_in_a_line_are_links_and_nothing_else_becomes_markup(browser, server):
+    open_page(browser, server)
+    telnet = Client(server.port).login("tom")
+    home = f"http://127.0.0.1:{server.web_port}/"
+    line = (
+        f"see https://example.org/a_(b)?c=1&d=2. or ({home}), not javascript:alert(1) "
+        "nor <b>bold</b>, data:text/html,x, ftp://example.org or xhttps://example.org"
+    )
+    telnet.send(line)
+    wait_for_line(browser, "tom: " + line)
+    links = browser.execute_script(
+        "return [...document.querySelectorAll('#log a')]"
+        ".map(a => [a.textContent, a.getAttribute('href'), a.rel, a.target])"
+    )
+    assert links == [
+        ["https://example.org/a_(b)?c=1&d=2", "https://example.org/a_(b)?c=1&d=2", "noopener noreferrer", "_blank"],
+        [home, home, "noopener noreferrer", "_blank"],
+    ]
+    assert browser.find_elements(By.CSS_SELECTOR, "#log b") == []
+    assert browser.find_elements(By.CSS_SELECTOR, "#log li.said")[-1].text.endswith("tom: " + line)
+
+    browser.find_element(By.LINK_TEXT, home).click()  # it opens in a new tab, which cannot reach back to this one
+    wait_for(browser, lambda: len(browser.window_handles) == 2, what="a new tab")
+    chat = browser.current_window_handle
+    browser.switch_to.window(next(handle for handle in browser.window_handles if handle != chat))
+    try:
+        wait_for(browser, lambda: browser.current_url == home and browser.title == "chatroom", what="the page opened")
+        assert browser.execute_script("return window.opener === null")
+    finally:
+        browser.close()
+        browser.switch_to.window(chat)
+
+
+# Where each word of the last line said is across the screen: its left and right edges, in pixels.
+WORDS_ACROSS = """
+const li = [...document.querySelectorAll('#log li.said')].pop();
+const walker = document.createTreeWalker(li, NodeFilter.SHOW_TEXT);
+const words = {};
+for (let node; (node = walker.nextNode()); ) {
+  for (const word of node.data.matchAll(/\\S+/g)) {
+    const range = document.createRange();
+    range.setStart(node, word.index);
+    range.setEnd(node, word.index + word[0].length);
+    const box = range.getBoundingClientRect();
+    words[word[0].startsWith("[") ? "time" : word[0]] = [box.left, box.right];
+  }
+}
+return words;
+"""
+
+
+def left_to_right(words: dict, *order: str) -> bool:
+    """Whether the words in `order` are shown in that order from left to right, none overlapping."""
+    return all(words[one][1] <= words[other][0] + 0.5 for one, other in zip(order, order[1:], strict=False))
+
+
+def test_a_right_to_left_line_keeps_the_time_and_the_name_before_what_was_said(browser, server, tmp_path):
+    dani = Client(server.port).login("דני", "green")
+    open_page(browser, server)
+    dani.send("שלום לכולם")
+    wait_for_line(browser, "שלום לכולם")
+    words = browser.execute_script(WORDS_ACROSS)
+    # The time, the name and its colon read from the left; the Hebrew words from the right, within their own place.
+    assert left_to_right(words, "time", "דני", ":", "לכולם", "שלום"), words
+
+    dani.send("לכולם: https://example.org/שלום 2")  # an address in a right-to-left line
+    wait_for_line(browser, "https://example.org/שלום 2")
+    assert left_to_right(browser.execute_script(WORDS_ACROSS), "time", "דני", ":"), words
+    https, shalom = browser.execute_script(
+        """const text = [...document.querySelectorAll('#log a')].pop().firstChild;
+        return [[0, 5], [text.length - 4, text.length]].map(([start, end]) => {
+          const range = document.createRange();
+          range.setStart(text, start);
+          range.setEnd(text, end);
+          const box = range.getBoundingClientRect();
+          return [box.left, box.right];
+        });"""
+    )
+    assert https[1] <= shalom[0], "the address reads from the left"
+    dani.send("\u2069\u202eזה שלי\u2066")  # bidirectional controls typed to reorder the line: removed
+    wait_for_line(browser, "דני: זה שלי")
+    assert not re.search("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", log_text(browser))
+    path = screenshot(browser, "web-page-right-to-left", tmp_path)
+    assert path.stat().st_size > 0
+    assert console_problems(browser) == []

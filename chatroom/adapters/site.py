@@ -13,11 +13,19 @@ from __future__ import annotations
 from importlib import resources
 
 from autobahn.twisted.resource import WebSocketResource
+from twisted.application import strports
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.interfaces import IListeningPort, IStreamServerEndpoint
+from twisted.logger import Logger
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 from twisted.web.static import File
+from zope.interface import implementer
 
 from chatroom.adapters.web import PATH, WebFactory
+
+_log = Logger()
 
 SECURITY_HEADERS = {
     b"content-security-policy": (
@@ -70,3 +78,39 @@ class WebSite(Site):
         if len(request.postpath) > 1:  # /index.html/x: no folders here
             return NotFound()
         return super().getResourceFor(request)
+
+
+def web_service(description: str, site: WebSite, reactor) -> StreamServerEndpointService:
+    """The web listener as a service (strports', so a port in use stops twistd); once it listens,
+    twistd's output and the log say where the page is, beside the "starting on" line."""
+    service = strports.service(description, site, reactor=reactor)
+    service.endpoint = _Announcing(service.endpoint, "https" if description.startswith("ssl:") else "http")
+    return service
+
+
+@implementer(IStreamServerEndpoint)
+class _Announcing:
+    def __init__(self, endpoint: IStreamServerEndpoint, scheme: str):
+        self.endpoint = endpoint
+        self.scheme = scheme
+
+    def listen(self, factory):
+        return self.endpoint.listen(factory).addCallback(self._announce)
+
+    def _announce(self, port: IListeningPort) -> IListeningPort:
+        address = page_address(port.getHost(), self.scheme)
+        if address:
+            _log.info("web page at {address}", address=address)
+        return port
+
+
+def page_address(host, scheme: str) -> str | None:
+    """'http://HOST:PORT/' for a listening address (localhost when it is every interface); None if not IP."""
+    if not isinstance(host, IPv4Address | IPv6Address):
+        return None
+    name = host.host.split("%")[0]  # an IPv6 scope ("%eth0") is no part of an address a browser takes
+    if name in ("", "0.0.0.0", "::"):
+        name = "localhost"
+    elif ":" in name:
+        name = f"[{name}]"
+    return f"{scheme}://{name}:{host.port}/"

@@ -21,7 +21,7 @@ class Colour:
 
 
 COLOURS: tuple[Colour, ...] = (
-    Colour("black", "30"),
+    Colour("black", "30;47"),  # on light grey, as the page shows it: black on no background vanishes on a dark screen
     Colour("white", "97"),
     Colour("pink", "38;5;213"),
     Colour("red", "38;5;196"),

@@ -1,6 +1,7 @@
 // chatroom's page: the same hall as telnet users, over a WebSocket that carries JSON events.
 // docs/web-protocol.md lists every message. Whatever anyone typed is put on the page as text
-// (textContent, text nodes), never as HTML.
+// (textContent, text nodes), never as HTML; its http(s) addresses become links, and each piece of it
+// is isolated (<bdi>) so right-to-left text cannot reorder the line around it.
 "use strict";
 
 const BACKOFF = [1, 2, 4, 8]; // seconds before each new try; then every 10, as chatroom-client does
@@ -8,6 +9,8 @@ const LAST_BACKOFF = 10;
 const MAX_LOG = 2000; // lines kept on the page; older ones are dropped
 const SEEN_KEPT = 5000; // ids of room lines shown, to show nothing twice after a reconnect
 const SECRET_COMMAND = /^\/(register|password|unregister)\b/i;
+const WEB_ADDRESS = /\bhttps?:\/\/[^\s<>"]+/giu;
+const NOT_AN_ADDRESS_END = /[.,;:!?'*]+$/u; // the full stop after an address ends the sentence, not the address
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,6 +62,7 @@ function lost() {
   page.socket = null;
   $("join").disabled = true;
   if (page.leaving) {
+    if (!$("login").hidden) showNameForm(); // turned away while logging in: the name and Join are back
     showStatus("You are disconnected. Press Enter (or Join) to come back.");
     return;
   }
@@ -125,8 +129,8 @@ const handlers = {
     page.wanted = { name: page.me.name, colour: page.me.colour, password: page.wanted?.password };
     page.online = true;
     if (first) cameOnline();
-    $("where").textContent = `${page.me.name} in ${roomTitle(page.me.room)}`;
-    $("members-title").textContent = `In ${roomTitle(page.me.room)}`;
+    $("where").replaceChildren(isolated(page.me.name), " in ", isolated(roomTitle(page.me.room)));
+    $("members-title").replaceChildren("In ", isolated(roomTitle(page.me.room)));
   },
   rooms(message) {
     showRooms(message.rooms);
@@ -134,11 +138,11 @@ const handlers = {
   members(message) {
     if (page.me && message.room === page.me.room) showMembers(message);
   },
-  chat: (event) => roomLine(event, [event.from, ": ", event.text]),
-  action: (event) => roomLine(event, ["* ", event.from, " ", event.text]),
-  all: (event) => roomLine(event, ["[all] ", event.from, ": ", event.text]),
+  chat: (event) => roomLine(event, [event.from, ": ", typed(event.text)]),
+  action: (event) => roomLine(event, ["* ", event.from, " ", typed(event.text)]),
+  all: (event) => roomLine(event, ["[all] ", event.from, ": ", typed(event.text)]),
   private(event) {
-    const li = addLine("private", [time(event), " [private] ", event.from, " -> ", event.to, ": ", event.text]);
+    const li = addLine("private", [time(event), " [private] ", event.from, " -> ", event.to, ": ", typed(event.text)]);
     noticeFor(li, event, event.from);
   },
   "room-notice": (event) => roomLine(event, [serverMark(), " ", ...spans(event.text)], "server"),
@@ -162,13 +166,14 @@ const handlers = {
     // Lines a room shows whoever comes in, or a page back from a drop, are shown once; /history shows them all.
     const fresh = event.asked ? event.lines : event.lines.filter((line) => !page.seen.has(line.id));
     if (fresh.length === 0) return;
-    addLine("separator", [`-- The last lines said in ${roomTitle(event.room)}:`]);
+    addLine("separator", ["-- The last lines said in ", isolated(roomTitle(event.room)), ":"]);
     fresh.forEach((line) => (event.asked ? handle({ ...line, again: true }) : handle(line)));
     addLine("separator", ["-- (end of recent lines)"]);
   },
   goodbye(event) {
-    addLine("server", [serverMark(), " ", ...spans(event.text)]);
     page.leaving = !event.will_return;
+    if (!$("login").hidden) $("login-problem").textContent = event.text; // the log is not shown yet
+    else addLine("server", [serverMark(), " ", ...spans(event.text)]);
   },
   ack() {},
 };
@@ -214,13 +219,26 @@ function askPassword(prompt) {
 function showLogin(problem) {
   $("login").hidden = false;
   $("chat").hidden = true;
-  $("colours").hidden = false;
-  $("password-part").hidden = true;
+  showNameForm();
   $("login-problem").textContent = problem;
-  $("join").disabled = false;
   if (page.wanted) $("name").value = page.wanted.name;
   page.wanted = null;
   $("name").focus();
+}
+
+// The form asks for a name and a colour (not a password), and Join is there to send them.
+function showNameForm() {
+  $("colours").hidden = false;
+  $("password-part").hidden = true;
+  $("join").disabled = false;
+}
+
+// The password field belongs to the name it was asked for: typing another name puts the colours back instead.
+function nameTyped() {
+  if (page.asked !== "password") return;
+  const same = $("name").value.trim() === page.wanted?.name;
+  $("password-part").hidden = !same;
+  $("colours").hidden = same;
 }
 
 function showColours() {
@@ -248,13 +266,11 @@ function showColours() {
 
 function submitLogin(submit) {
   submit.preventDefault();
-  if (page.asked === "password") {
-    page.wanted = { ...(page.wanted || { name: $("name").value.trim(), colour: "" }), password: $("password").value };
-    if (sendLine(page.wanted.password)) $("join").disabled = true;
-    $("password").value = "";
+  const name = $("name").value.trim();
+  if (page.asked === "password" && name === page.wanted?.name) {
+    sendPassword();
     return;
   }
-  const name = $("name").value.trim();
   if (!name) {
     $("login-problem").textContent = "Type a name first.";
     return;
@@ -262,12 +278,38 @@ function submitLogin(submit) {
   const colour = document.querySelector("input[name=colour]:checked");
   page.wanted = { name, colour: colour ? colour.value : "" };
   $("login-problem").textContent = "";
-  if (!page.socket) {
+  if (page.asked === "password") {
+    startAgain(); // another name: the server waits for the old one's password, so the page starts over
+  } else if (!page.socket) {
     page.tries = 0;
     connect(); // its prompts are answered with page.wanted
   } else if (sendLine(page.asked === "colour" ? page.wanted.colour : name)) {
     $("join").disabled = true;
   }
+}
+
+function sendPassword() {
+  const password = $("password").value;
+  if (!password) {
+    // Never right (a password has 8 characters or more), and a wrong one counts against this address.
+    $("login-problem").textContent = `Type the password for ${page.wanted.name} first.`;
+    return;
+  }
+  page.wanted.password = password;
+  if (sendLine(password)) $("join").disabled = true;
+  $("password").value = "";
+}
+
+// A new connection, once the old one is closed (so an address allowed one connection is not refused).
+function startAgain() {
+  const old = page.socket;
+  page.socket = null;
+  page.asked = null;
+  $("join").disabled = true;
+  $("password-part").hidden = true;
+  page.tries = 0;
+  old.onclose = connect;
+  old.close();
 }
 
 function cameOnline() {
@@ -354,9 +396,61 @@ function toNode(part) {
   return nameSpan(part);
 }
 
-// A line of server text is a string, or a list of strings and names.
+// A line of server text is a string, or a list of strings and names; its web addresses (a topic's, the
+// message of the day's) are links too.
 function spans(line) {
-  return typeof line === "string" ? [line] : line;
+  return (typeof line === "string" ? [line] : line).flatMap((part) => (typeof part === "string" ? linked(part) : [part]));
+}
+
+// What someone typed, on a line of its own making: isolated from the name and the time around it.
+function typed(text) {
+  const bdi = document.createElement("bdi");
+  bdi.append(...linked(text));
+  return bdi;
+}
+
+function isolated(text) {
+  const bdi = document.createElement("bdi");
+  bdi.textContent = text;
+  return bdi;
+}
+
+// `text` as text nodes, its http(s) addresses as links that open in a new tab and tell the other site nothing.
+function linked(text) {
+  const nodes = [];
+  let done = 0;
+  for (const found of text.matchAll(WEB_ADDRESS)) {
+    const address = withoutTrailing(found[0]);
+    if (!parses(address)) continue;
+    nodes.push(text.slice(done, found.index));
+    const link = document.createElement("a");
+    link.href = address;
+    link.textContent = address;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    link.dir = "ltr"; // an address reads from the left, even in a right-to-left line
+    nodes.push(link);
+    done = found.index + address.length;
+  }
+  nodes.push(text.slice(done));
+  return nodes.filter((node) => node !== "");
+}
+
+function parses(address) {
+  try {
+    return Boolean(new URL(address));
+  } catch {
+    return false; // a host in brackets that never closes, say
+  }
+}
+
+// An address without the punctuation after it, and without a closing bracket it did not open: "(see ADDRESS)".
+function withoutTrailing(address) {
+  address = address.replace(NOT_AN_ADDRESS_END, "");
+  while (address.endsWith(")") && address.split("(").length < address.split(")").length) {
+    address = address.slice(0, -1).replace(NOT_AN_ADDRESS_END, "");
+  }
+  return address;
 }
 
 function plainText(line) {
@@ -364,7 +458,7 @@ function plainText(line) {
 }
 
 function nameSpan(who) {
-  const span = document.createElement("span");
+  const span = document.createElement("bdi"); // a right-to-left name stays in its place on the line
   span.className = "name";
   if (who.colour) span.dataset.colour = who.colour;
   span.textContent = who.name;
@@ -388,7 +482,7 @@ function showRooms(rooms) {
       const count = document.createElement("span");
       count.className = "count";
       count.textContent = ` (${room.count}${room.locked ? ", locked" : ""})`;
-      button.append(document.createTextNode(room.name), count);
+      button.append(isolated(room.name), count);
       const where = here ? "You are here" : room.locked ? `${room.name} is locked: /join ${room.name} KEY` : `Join ${room.name}`;
       button.title = room.topic ? `${where}. Topic: ${room.topic}` : where;
       button.addEventListener("click", () => {
@@ -524,6 +618,7 @@ function visibility() {
 
 window.addEventListener("DOMContentLoaded", () => {
   $("login-form").addEventListener("submit", submitLogin);
+  $("name").addEventListener("input", nameTyped);
   $("say-form").addEventListener("submit", submitSay);
   $("say").addEventListener("keydown", keyDown);
   $("side-toggle").addEventListener("click", toggleSide);

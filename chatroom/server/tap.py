@@ -142,9 +142,9 @@ def makeService(options: Options, reactor=None) -> ServerService:
     ChatService(hall, connections, reactor).setServiceParent(top)
     strports.service(options["port"], ChatFactory(hall, *limits), reactor=reactor).setServiceParent(top)
     if options["web"] is not None:
-        from chatroom.adapters.site import WebSite  # autobahn is imported only for a server with a page
+        from chatroom.adapters.site import WebSite, web_service  # autobahn is imported only for a server with a page
         from chatroom.adapters.web import WebFactory
 
         site = WebSite(WebFactory(hall, *limits))
-        strports.service(options["web"], site, reactor=reactor).setServiceParent(top)
+        web_service(options["web"], site, reactor).setServiceParent(top)
     return top
