@@ -333,3 +333,32 @@ def test_a_read_that_fails_is_logged_and_the_reads_go_on(hall, store, clock, mon
     store.add_ban(Ban(NAME, name_key("eve"), "eve", "host", "", clock.seconds(), None))
     clock.advance(BANS_REFRESH)
     assert not eve.session.online
+
+
+def test_a_mute_that_ends_while_a_read_is_out_is_not_brought_back_by_its_answer(clock):
+    store = HeldStore()
+    hall = Hall(clock, Settings(), rng=random.Random(1), store=store, passwords=FAST)
+    alice, eve = operator(hall), chatter(hall, "eve")
+    hall.moderation.refresh()  # a slow read, asked before the mute
+    alice.say("/mute eve 1s")
+    eve.peer.text()
+    clock.advance(1)
+    assert eve.peer.text() == "*** Your mute has ended: you can speak again.\r\n"
+    store.answer()
+    clock.advance(1)
+    assert eve.peer.text() == "" and hall.moderation.mutes == {}
+
+
+def test_an_error_acting_on_what_was_read_is_logged_and_the_reads_go_on(hall, store, clock, monkeypatch):
+    refreshing(hall, clock)
+    eve = chatter(hall, "eve")
+    store.add_ban(Ban(NAME, name_key("eve"), "eve", "host", "", clock.seconds(), None))
+    with monkeypatch.context() as patched:
+        patched.setattr(hall, "ban_of", lambda session: 1 / 0)
+        clock.advance(BANS_REFRESH)
+    assert eve.session.online
+    store.lift_bans(name_key("eve"))
+    clock.advance(BANS_REFRESH)  # the loop still runs: this read sees the lifting, the next a new ban
+    store.add_ban(Ban(NAME, name_key("eve"), "eve", "host", "again", clock.seconds(), None))
+    clock.advance(BANS_REFRESH)
+    assert not eve.session.online and "(again)" in eve.peer.text()

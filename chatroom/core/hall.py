@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from twisted.internet.defer import maybeDeferred
 
 from chatroom.core import commands
 from chatroom.core.accounts import Accounts
@@ -117,7 +118,10 @@ class Hall:
         def failed(failure) -> None:
             logger.bind(event="store").error("cannot read the bans and mutes: {}", failure.getErrorMessage())
 
-        return self.moderation.refresh().addCallbacks(enforce, failed)
+        def broke(failure) -> None:  # as for a line: logged, and the reads go on
+            logger.bind(event="error").error("error applying the bans and mutes read: {}", failure.getTraceback())
+
+        return maybeDeferred(self.moderation.refresh).addCallbacks(enforce, failed).addErrback(broke)
 
     def _tell(self, key: str, words: str) -> None:
         """A notice for whoever is online with the name whose key is `key`, if anyone is."""

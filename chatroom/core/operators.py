@@ -81,6 +81,7 @@ class Moderation:
             for change in self._changes:
                 change.apply(bans, mutes)
             known, now = set(self.bans), self.clock.seconds()
+            mutes = {key: mute for key, mute in mutes.items() if mute.until is None or mute.until > now}  # ended
             before = self.mutes
             self.bans = bans
             self._set_mutes(mutes)
