@@ -26,7 +26,8 @@ ADMIN = Path(sys.executable).with_name("chatroom-admin")
 WAIT = 20  # seconds any one answer may take: Argon2id is slow on purpose, and the machine is shared
 LOCAL = "tcp:0:interface=127.0.0.1"
 ENV = dict(os.environ, PYTHONPATH=str(REPO))
-HHMM = r"\d\d:\d\d"  # how a ban or a mute says until when, on the same day
+LEFT = r"for another \d+ [a-z]+(?: and \d+ [a-z]+)?"  # how long a ban or a mute in force still lasts
+ZONED = r"\d\d:\d\d [A-Za-z][\w+-]*"  # a clock time today, its zone named (chatroom-admin, on the server's machine)
 
 
 class Telnet(Client):

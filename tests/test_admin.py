@@ -2,8 +2,8 @@
 
 The host's side of issue 11: making operators (registering the name first, its
 password asked twice without echo in a terminal, or read as one line from a
-pipe), taking it back, new passwords, the bans in force and lifting them, while
-the server runs on the same file. Misuse is one line and status 2; a store it
+pipe), taking it back, new passwords, the bans in force and lifting them, mutes
+set and lifted, while the server runs on the same file. Misuse is one line and status 2; a store it
 cannot open, status 1; never a traceback.
 """
 
@@ -15,9 +15,11 @@ import time
 
 import pytest
 from argon2 import PasswordHasher
-from moderation_lab import HHMM, WAIT, Lab, comes_in, refused_at_connect, wait_until
+from moderation_lab import LEFT, WAIT, ZONED, Lab, comes_in, refused_at_connect, wait_until
 
+from chatroom.core.durations import FORMS
 from chatroom.core.names import name_key
+from chatroom.core.operators import BANS_REFRESH
 from chatroom.store.sqlite import connect
 from conftest import plain
 
@@ -135,11 +137,20 @@ def test_deop_and_list_mark_who_is_an_operator(lab):
     assert is_password(accounts(lab)["helper"][1], OTHER)  # its password untouched
 
 
-def test_list_and_bans_on_a_new_store_say_there_is_nothing(lab):
+def test_list_bans_and_mutes_on_a_new_store_say_there_is_nothing(lab):
     new_store(lab)
-    listed, bans = lab.admin("list"), lab.admin("bans")
+    listed, bans, mutes = lab.admin("list"), lab.admin("bans"), lab.admin("mutes")
     assert (listed.status, listed.out, listed.err) == (0, "No registered names.\n", ""), listed
     assert (bans.status, bans.out, bans.err) == (0, "No bans are in force.\n", ""), bans
+    assert (mutes.status, mutes.out, mutes.err) == (0, "No mutes are in force.\n", ""), mutes
+
+
+def test_help_says_how_operators_are_marked(lab):
+    helped = lab.admin("--help")
+    assert (helped.status, helped.err) == (0, ""), helped
+    text = " ".join(helped.out.split())  # argparse wraps it to the terminal's width
+    assert "list the registered names; an operator's is marked @ (@teacher), as in /who" in text
+    assert "In `list`, and in the chat's /who, an operator's name is marked with @ before it: @teacher." in text
 
 
 @pytest.mark.parametrize(
@@ -158,6 +169,10 @@ def test_list_and_bans_on_a_new_store_say_there_is_nothing(lab):
         (("password", "nobody"), OTHER, "nobody is not registered (chatroom-admin list lists the registered names)."),
         (("unban", "nobody"), None, "nobody is not banned (chatroom-admin bans lists the bans)."),
         (("unban", "10.1.2.3"), None, "10.1.2.3 is not banned (chatroom-admin bans lists the bans)."),
+        (("mute", "eve", "30x"), None, f"'30x' is not a time: {FORMS}. Nothing was changed."),
+        (("mute", "eve", "10", "spam"), None, f"'10' is not a time: {FORMS}. Nothing was changed."),
+        (("mute", "bob!"), None, "A name may use only letters, digits, '-', '_' and '.'."),
+        (("unmute", "nobody"), None, "nobody is not muted (chatroom-admin mutes lists the mutes)."),
     ],
 )
 def test_misuse_is_one_line_and_status_2_and_changes_nothing(lab, args, password, message):
@@ -169,6 +184,7 @@ def test_misuse_is_one_line_and_status_2_and_changes_nothing(lab, args, password
     assert refused.out == ""
     no_traceback(refused.err)
     assert accounts(lab) == before
+    assert lab.admin("mutes").out == "No mutes are in force.\n"
 
 
 @pytest.mark.parametrize(
@@ -345,8 +361,8 @@ def test_an_operators_ban_shows_in_chatroom_admin_bans(lab):
     bans = wait_until(listed, "four bans in chatroom-admin bans", got=lambda: lab.admin("bans").out)
     assert bans.status == 0 and bans.err == ""
     lines = bans.out.splitlines()
-    assert re.fullmatch(rf"eve \(name\) until {HHMM}, by alice: spamming links", lines[0]), lines
-    assert re.fullmatch(rf"127\.0\.0\.3 \(address\) until {HHMM}, by alice: spamming links", lines[1]), lines
+    assert re.fullmatch(rf"eve \(name\) {LEFT}, until {ZONED}, by alice: spamming links", lines[0]), lines
+    assert re.fullmatch(rf"127\.0\.0\.3 \(address\) {LEFT}, until {ZONED}, by alice: spamming links", lines[1]), lines
     assert lines[2:] == [
         "mallory (name) until it is lifted, by alice: for good",
         "127.0.0.4 (address) until it is lifted, by alice: for good",
@@ -422,3 +438,31 @@ def test_a_ban_written_into_the_store_while_the_server_runs_shows_the_person_out
     newcomer = comes_in(server.port, "127.0.0.3")  # only the name: her address may come in
     newcomer.send("Eve")
     newcomer.expect(r"The name eve is banned until it is lifted \(by hand\)\.")
+
+
+def test_chatroom_admin_mute_and_unmute_reach_the_person_online_within_seconds(lab):
+    """The host mutes eve from the shell while the server runs: she is told within the refresh interval, cannot
+    speak, and is told again when the host lifts it."""
+    lab.start()
+    eve = lab.connect("127.0.0.3").login("eve")
+    bob = lab.connect().login("bob")
+    muted = lab.admin("mute", "eve", "10", "minutes", "spamming", "links")
+    started = time.monotonic()
+    assert (muted.status, muted.err) == (0, ""), muted
+    assert muted.out == "eve is muted for 10 minutes; the server tells them within a few seconds.\n"
+    eve.expect(r"\*\*\* You have been muted by host for 10 minutes: spamming links: you cannot speak in rooms or to "
+               r"all; private messages still go\.\r\n")  # fmt: skip
+    assert time.monotonic() - started < 2 * BANS_REFRESH + 1  # one refresh, and some slack for a busy machine
+    assert re.search(rf"Error: You are muted {LEFT}: your line was not sent\.", eve.ask("hello?"))
+    listed = lab.admin("mutes")
+    assert re.fullmatch(rf"eve {LEFT}, until {ZONED}, by host: spamming links\n", listed.out), listed
+
+    unmuted = lab.admin("unmute", "EVE")  # a look-alike is the name
+    started = time.monotonic()
+    assert unmuted.out == "EVE may speak again; the server tells them within a few seconds.\n", unmuted
+    eve.expect(r"\*\*\* Your mute was lifted: you can speak again\.\r\n")
+    assert time.monotonic() - started < 2 * BANS_REFRESH + 1
+    eve.send("free at last")
+    bob.expect("eve: free at last")
+    assert "hello?" not in plain(bob.raw)
+    assert lab.admin("mutes").out == "No mutes are in force.\n"

@@ -84,12 +84,20 @@ def test_history_shows_the_last_n_lines_with_dates_on_earlier_days(store, clock)
     assert everything.count(": old line") == 3 and everything.count(": new line") == 3
 
 
-@pytest.mark.parametrize("count", ["0", "501", "ten", "-3"])
-def test_history_takes_a_number_from_1_to_500(store, clock, count):
+@pytest.mark.parametrize("count", ["0", "ten", "-3", "\u00b2"])
+def test_history_takes_a_number_of_lines(store, clock, count):
     alice = chat(hall_on(store, clock), clock, "alice")
     assert alice.say(f"/history {count}") == (
-        "*** Error: /history takes a number of lines from 1 to 500; without one it shows 50.\r\n"
+        "*** Error: /history takes a number of lines (at most 500); without one it shows 50.\r\n"
     )
+
+
+@pytest.mark.parametrize("count", ["501", "1000"])
+def test_history_of_more_than_500_lines_shows_the_500_allowed_and_says_so(store, clock, count):
+    alice = chat(hall_on(store, clock, history=5), clock, "alice", *[f"line {i}" for i in range(510)])
+    shown = alice.say(f"/history {count}")
+    assert shown.startswith("*** /history shows at most 500 lines.\r\n*** The last lines said in the lobby:\r\n")
+    assert shown.count("alice: line") == 500 and "line 9\r\n" not in shown and "line 10\r\n" in shown
 
 
 def test_history_of_a_room_where_nothing_was_said(store, clock):

@@ -25,6 +25,15 @@ def games(hall):
     return bob, carol
 
 
+def test_whoever_makes_a_room_is_told_they_own_it_and_whoever_comes_in_after_is_not(hall):
+    bob, carol = chatter(hall, "bob"), chatter(hall, "carol")
+    assert bob.say("/join games") == (
+        "*** You are in games, alone.\r\n"
+        "*** You own games, as you made it: /topic, /lock, /unlock and /invite are yours.\r\n"
+    )
+    assert "You own" not in carol.say("/join games")
+
+
 def test_the_owner_sets_a_topic_shown_to_whoever_comes_in_and_in_list(hall, games):
     bob, carol = games
     assert "*** bob set the topic: Chess on Fridays\r\n" in bob.say("/topic Chess on Fridays")

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from chatroom.core.colours import find_colour, unknown_colour
+from chatroom.core.durations import BadTime, split_time
 from chatroom.core.names import name_key, user_name_problem
-from chatroom.core.operators import split_duration
 from chatroom.core.room import LOBBY
 
 if TYPE_CHECKING:
@@ -242,19 +242,26 @@ def _kick(hall: Hall, session: Session, args: str) -> None:
         hall.kick_by(found[1], session, reason)
 
 
-def _mute(hall: Hall, session: Session, args: str) -> None:
+def _sanction(hall: Hall, session: Session, args: str) -> tuple[str, Session | None, float | None, str] | None:
+    """/mute and /ban: NAME [TIME] [REASON]. The name, its session if online, the seconds (None: until it is
+    lifted) and the reason; or None, having said why not (a TIME not understood is never taken for a reason)."""
     name, _, rest = args.partition(" ")
     found = _target(hall, session, name, online=False)
     if found is None:
-        return
-    shown, target = found
-    seconds, reason = split_duration(rest)
-    mute = hall.moderation.mute(name_key(shown), shown, session.name, reason, seconds)
-    until = hall.moderation.until(mute.until)
-    if target is not None:
-        target.notice(f"You have been muted by {session.name} {until}{_because(reason)}: you cannot speak in rooms or "
-                      "to all; private messages still go.")  # fmt: skip
-    session.notice(f"{shown} is muted {until}.")
+        return None
+    try:
+        seconds, reason = split_time(rest)
+    except BadTime as problem:
+        session.error(f"{problem} Nothing was done.")
+        return None
+    return *found, seconds, reason
+
+
+def _mute(hall: Hall, session: Session, args: str) -> None:
+    sanction = _sanction(hall, session, args)
+    if sanction is not None:
+        name, target, seconds, reason = sanction
+        hall.mute(name, target, session, seconds, reason)
 
 
 def _unmute(hall: Hall, session: Session, args: str) -> None:
@@ -268,11 +275,10 @@ def _unmute(hall: Hall, session: Session, args: str) -> None:
 
 
 def _ban(hall: Hall, session: Session, args: str) -> None:
-    name, _, rest = args.partition(" ")
-    found = _target(hall, session, name, online=False)
-    if found is not None:
-        seconds, reason = split_duration(rest)
-        hall.ban(found[0], found[1], session, seconds, reason)
+    sanction = _sanction(hall, session, args)
+    if sanction is not None:
+        name, target, seconds, reason = sanction
+        hall.ban(name, target, session, seconds, reason)
 
 
 def _unban(hall: Hall, session: Session, args: str) -> None:
@@ -287,7 +293,7 @@ def _bans(hall: Hall, session: Session, args: str) -> None:
         return
     session.notice(
         "Bans in force:",
-        *(f"  {ban.shown} ({ban.kind}) {hall.moderation.until(ban.until)}, by {ban.by}{_because(ban.reason)}"
+        *(f"  {ban.shown} ({ban.kind}) {hall.moderation.left(ban.until)}, by {ban.by}{_because(ban.reason)}"
           for ban in bans),
     )  # fmt: skip
 
@@ -354,17 +360,22 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         ("/mute",),
         "NAME [TIME] [REASON]",
-        "NAME cannot speak in rooms or to all (TIME: 30s, 10m, 2h, 7d)",
+        "NAME cannot speak in rooms or to all, for TIME (30s, 10m, 10 minutes, 2h, 1d, 1w, 1h30m) or until /unmute",
         _mute,
         True,
         OPERATORS,
     ),
     Command(("/unmute",), "NAME", "lifts a mute", _unmute, True, OPERATORS),
     Command(
-        ("/ban",), "NAME [TIME] [REASON]", "disconnects NAME and bans the name and its address", _ban, True, OPERATORS
+        ("/ban",),
+        "NAME [TIME] [REASON]",
+        "disconnects NAME and bans the name and its address, for TIME (as for /mute) or until /unban",
+        _ban,
+        True,
+        OPERATORS,
     ),
     Command(("/unban",), "NAME|ADDRESS", "lifts a ban", _unban, True, OPERATORS),
-    Command(("/bans",), "", "the bans in force: who set them, why, until when", _bans, who=OPERATORS),
+    Command(("/bans",), "", "the bans in force: who set them, why, and how long they last", _bans, who=OPERATORS),
     Command(("/announce",), "TEXT", "a server notice to everyone online", _announce, True, OPERATORS),
     Command(("/motd",), "[TEXT]", "sets (or, without TEXT, clears) the message of the day", _motd, who=OPERATORS),
     Command(("/moderate",), "on|off", "while on, only operators and room owners speak", _moderate, True, OPERATORS),

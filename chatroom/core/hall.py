@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from twisted.internet.defer import maybeDeferred
 
 from chatroom.core import commands
 from chatroom.core.accounts import Accounts
 from chatroom.core.archive import Archive
+from chatroom.core.durations import lasting
 from chatroom.core.events.model import (
     Action,
     Chat,
@@ -34,7 +36,7 @@ from chatroom.core.events.model import (
 )
 from chatroom.core.moderation import ShoutPolicy
 from chatroom.core.names import name_key, name_problem, user_name_problem
-from chatroom.core.operators import BANS_REFRESH, Moderation
+from chatroom.core.operators import Moderation, Refreshed
 from chatroom.core.panels import Panels
 from chatroom.core.passwords import InlinePasswords
 from chatroom.core.room import LOBBY, Room
@@ -44,12 +46,13 @@ from chatroom.store.interface import ADDRESS, ALL_ROOMS, NAME
 from chatroom.store.memory import MemoryStore
 
 if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
     from twisted.internet.interfaces import IReactorTime
 
     from chatroom.core.colours import Colour
     from chatroom.core.events.model import Line
     from chatroom.core.passwords import Passwords
-    from chatroom.store.interface import Account, Ban, Store
+    from chatroom.store.interface import Account, Ban, Mute, Store
 
 HISTORY_DEFAULT, HISTORY_MOST = 50, 500  # lines /history shows without a number, and at most
 
@@ -72,6 +75,7 @@ class Hall:
         self.accounts = Accounts(store, passwords or InlinePasswords(), clock)
         self.archive = Archive(store, self.stamp, settings.history)
         self.moderation = Moderation(store, clock)
+        self.moderation.mute_ended = self._mute_ended
         self.motd = settings.motd  # operators may change it (/motd)
         self.lobby = Room(LOBBY, settings.history)
         self.rooms: dict[str, Room] = {self.lobby.key: self.lobby}
@@ -89,17 +93,22 @@ class Hall:
 
     def restore(self) -> None:
         """Before anyone connects: number on from the store's last line, bring back the rooms' last lines and
-        the bans and mutes in force, and from now on read the bans again every few seconds."""
+        the bans and mutes in force."""
         self.stamp.follow(self.store.last_id())
         self.archive.restore(self.lobby)
         self.moderation.restore()
-        self.clock.callLater(BANS_REFRESH, self._refresh_bans)
 
-    def _refresh_bans(self) -> None:
-        """Bans made or lifted with chatroom-admin take effect: anyone online they cover is shown out."""
+    def refresh_sanctions(self) -> Deferred[None]:
+        """Bans and mutes made or lifted elsewhere (chatroom-admin) take effect: anyone online a new ban covers
+        is shown out, and whoever is muted or unmuted is told. Called every BANS_REFRESH seconds
+        (chatroom.server.service.SanctionsRefresh); never fails."""
 
-        def enforce(new: list[Ban]) -> None:
-            if not new:  # the usual case: nobody to look at (10,000 people online took 15 ms each time)
+        def enforce(changed: Refreshed) -> None:
+            for mute in changed.mutes:
+                self._tell(mute.key, self.muted_words(mute))
+            for mute in changed.lifted:
+                self._tell(mute.key, "Your mute was lifted: you can speak again.")
+            if not changed.bans:  # the usual case: nobody to look at (10,000 people online took 15 ms each time)
                 return
             for session in list(self.sessions):
                 ban = self.ban_of(session)
@@ -107,10 +116,26 @@ class Hall:
                     self.show_out(session, Goodbye(self.stamp(), self.banned_words(ban)), f"{session.name} was banned.")
 
         def failed(failure) -> None:
-            logger.bind(event="store").error("cannot read the bans: {}", failure.getErrorMessage())
+            logger.bind(event="store").error("cannot read the bans and mutes: {}", failure.getErrorMessage())
 
-        self.moderation.refresh().addCallbacks(enforce, failed)
-        self.clock.callLater(BANS_REFRESH, self._refresh_bans)
+        def broke(failure) -> None:  # as for a line: logged, and the reads go on
+            logger.bind(event="error").error("error applying the bans and mutes read: {}", failure.getTraceback())
+
+        return maybeDeferred(self.moderation.refresh).addCallbacks(enforce, failed).addErrback(broke)
+
+    def _tell(self, key: str, words: str) -> None:
+        """A notice for whoever is online with the name whose key is `key`, if anyone is."""
+        session = self.names.get(key)
+        if session is not None and session.online:
+            session.notice(words)
+
+    def muted_words(self, mute: Mute) -> str:
+        reason = f": {mute.reason}" if mute.reason else ""
+        return (f"You have been muted by {mute.by} {lasting(mute.since, mute.until)}{reason}: you cannot speak in "
+                "rooms or to all; private messages still go.")  # fmt: skip
+
+    def _mute_ended(self, mute: Mute) -> None:
+        self._tell(mute.key, "Your mute has ended: you can speak again.")
 
     def ban_of(self, session: Session) -> Ban | None:
         """The ban that covers `session`'s address or name, if any. Once logged in, an operator is trusted over
@@ -121,7 +146,7 @@ class Hall:
     def banned_words(self, ban: Ban) -> str:
         what = "Your address is" if ban.kind == ADDRESS else f"The name {ban.shown} is"
         reason = f" ({ban.reason})" if ban.reason else ""
-        return f"{what} banned from this server {self.moderation.until(ban.until)}{reason}. Goodbye!"
+        return f"{what} banned from this server {self.moderation.left(ban.until)}{reason}. Goodbye!"
 
     # Arriving.
 
@@ -147,7 +172,7 @@ class Hall:
         ban = self.moderation.ban_of(NAME, key)
         if ban is not None:
             reason = f" ({ban.reason})" if ban.reason else ""
-            return f"The name {ban.shown} is banned {self.moderation.until(ban.until)}{reason}."
+            return f"The name {ban.shown} is banned {self.moderation.left(ban.until)}{reason}."
         return None
 
     def claim_name(self, session: Session, name: str) -> str | None:
@@ -252,6 +277,7 @@ class Hall:
         self.archive.keep(room)
         logger.bind(event="room", user=session.name, room=name).info("{} created room {}", session.name, name)
         self._enter_room(session, room)
+        session.notice(f"You own {room.name}, as you made it: /topic, /lock, /unlock and /invite are yours.")
         if kept is None:  # not in memory: its last lines come from the store
             self.archive.fill(room, session)
 
@@ -302,7 +328,7 @@ class Hall:
         """Why `session` may not speak to `room` (None: to every room) now, or None if it may."""
         mute = self.moderation.mute_of(session.key)
         if mute is not None:
-            return (f"You are muted {self.moderation.until(mute.until)}: your line was not sent. "
+            return (f"You are muted {self.moderation.left(mute.until)}: your line was not sent. "
                     "Private messages still go.")  # fmt: skip
         if self.moderation.moderated and not (session.operator or (room is not None and room.owner is session)):
             return "While the chat is moderated only operators and room owners speak: your line was not sent."
@@ -399,11 +425,14 @@ class Hall:
 
     def history(self, session: Session, count: str) -> None:
         """/history [N]: the last N lines of `session`'s room, from the store."""
-        if count and not (count.isdigit() and 0 < int(count) <= HISTORY_MOST):
-            session.error(f"/history takes a number of lines from 1 to {HISTORY_MOST}; without one it shows "
+        if count and not (count.isdecimal() and int(count) > 0):
+            session.error(f"/history takes a number of lines (at most {HISTORY_MOST}); without one it shows "
                           f"{HISTORY_DEFAULT}.")  # fmt: skip
             return
-        self.archive.show(session, int(count) if count else HISTORY_DEFAULT)
+        wanted = int(count) if count else HISTORY_DEFAULT
+        if wanted > HISTORY_MOST:
+            session.notice(f"/history shows at most {HISTORY_MOST} lines.")
+        self.archive.show(session, min(wanted, HISTORY_MOST))
 
     def missed(self, session: Session, after: int) -> None:
         """The lines of `session`'s room that came after event number `after`: for a page back from a drop."""
@@ -527,7 +556,7 @@ class Hall:
         address_too = target is not None and target.host != by.host
         if address_too:  # not the operator's own address: they would be banning themselves, and their class
             self.moderation.ban(ADDRESS, target.host, target.host, by.name, reason, seconds, for_name=key)
-        until = self.moderation.until(ban.until)
+        until = lasting(ban.since, ban.until)
         said = f"was banned by {by.name}" + (f" ({reason})." if reason else ".")
         for session in list(self.sessions):
             covered = self.ban_of(session)
@@ -545,6 +574,13 @@ class Hall:
         else:
             where = " (not online: the name only, not an address)."
         by.notice(f"{name} is banned {until}{where}")
+
+    def mute(self, name: str, target: Session | None, by: Session, seconds: float | None, reason: str) -> None:
+        """Mute a name, online or not: they are told for how long, and again when it ends."""
+        mute = self.moderation.mute(name_key(name), name, by.name, reason, seconds)
+        if target is not None:
+            target.notice(self.muted_words(mute))
+        by.notice(f"{name} is muted {lasting(mute.since, mute.until)}.")
 
     def set_topic(self, room: Room, by: Session, topic: str) -> None:
         room.topic = topic

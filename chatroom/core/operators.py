@@ -2,50 +2,52 @@
 
 Operators (registered names the host made operators with chatroom-admin) set
 them; they are kept in the store, so they outlast a restart, and end by
-themselves when their time is up. chatroom-admin may lift or add bans while
-the server runs: the hall reads them again every BANS_REFRESH seconds.
+themselves when their time is up. chatroom-admin (or another server on the
+same store) may add or lift bans and mutes while the server runs: the hall
+reads them again every BANS_REFRESH seconds.
 """
 
 from __future__ import annotations
 
-import re
-import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from twisted.internet.defer import Deferred, gatherResults
 
+from chatroom.core.durations import lasting, left
 from chatroom.store.interface import Ban, Mute
 
 if TYPE_CHECKING:
-    from twisted.internet.defer import Deferred
-    from twisted.internet.interfaces import IReactorTime
+    from twisted.internet.interfaces import IDelayedCall, IReactorTime
 
     from chatroom.store.interface import Store
 
-BANS_REFRESH = 2.0  # seconds: how soon a ban or unban made with chatroom-admin takes effect
-_DURATION = re.compile(r"(\d{1,6})([smhd])", re.IGNORECASE)
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+BANS_REFRESH = 2.0  # seconds: how soon a ban, a mute or their lifting made with chatroom-admin takes effect
 
 
-def parse_duration(word: str) -> float | None:
-    """Seconds in '30s', '10m', '2h' or '7d'; None if `word` is not a duration."""
-    found = _DURATION.fullmatch(word)
-    return int(found.group(1)) * _UNIT[found.group(2).lower()] if found else None
+@dataclass
+class _Change:
+    """A ban or a mute set or lifted here, kept until a read of the store is sure to show it.
+
+    A read of the store that began before the change was written does not show
+    it: its answer would undo the change in memory (a ban made during the read
+    would vanish, a lifted one come back). So each answer has the changes it
+    may not show applied to it again; all of them are idempotent.
+    """
+
+    apply: Callable[[list[Ban], dict[str, Mute]], None]
+    seen_from: int | None = None  # reads numbered from this one on began after it was written
 
 
-def split_duration(text: str) -> tuple[float | None, str]:
-    """'10m being rude' -> (600, 'being rude'); 'being rude' -> (None, 'being rude')."""
-    first, _, rest = text.partition(" ")
-    seconds = parse_duration(first)
-    return (seconds, rest.strip()) if seconds is not None else (None, text.strip())
+@dataclass(frozen=True)
+class Refreshed:
+    """What a read of the store changed that someone online may need to hear of."""
 
-
-def until_text(until: float | None, now: float) -> str:
-    """'until 14:30', 'until 2026-12-24 14:30', or 'until it is lifted'."""
-    if until is None:
-        return "until it is lifted"
-    same_day = time.localtime(until)[:3] == time.localtime(now)[:3]
-    return time.strftime("until %H:%M" if same_day else "until %Y-%m-%d %H:%M", time.localtime(until))
+    bans: list[Ban]  # in force now and not before: they may cover someone online
+    mutes: list[Mute]  # set (or set again) elsewhere
+    lifted: list[Mute]  # lifted elsewhere before their time
 
 
 class Moderation:
@@ -55,23 +57,41 @@ class Moderation:
         self.bans: list[Ban] = []
         self.mutes: dict[str, Mute] = {}  # name key -> its mute
         self.moderated = False  # 'quiet, please': only operators, and owners in their rooms, speak
+        self.mute_ended: Callable[[Mute], None] = lambda mute: None  # the hall tells the person
+        self._ends: dict[str, IDelayedCall] = {}  # name key -> the call that ends its mute
+        self._changes: list[_Change] = []  # made here, and maybe not yet in what a read of the store answers
+        self._reads = 0  # reads of the store begun so far
 
     def restore(self) -> None:
         """Before anyone connects: the bans and mutes still in force."""
         bans, mutes = self.store.in_force(self.clock.seconds())
         self.bans = bans
-        self.mutes = {mute.key: mute for mute in mutes}
+        self._set_mutes({mute.key: mute for mute in mutes})
 
-    def refresh(self) -> Deferred[list[Ban]]:
-        """Read the bans again (chatroom-admin may have changed them); fires with those in force now that were
-        not before: only they can cover someone online (the others were checked at the door)."""
+    def refresh(self) -> Deferred[Refreshed]:
+        """Read the bans and mutes again (chatroom-admin or another process may have changed them), keeping
+        what was changed here that the read may not show."""
+        number, self._reads = self._reads, self._reads + 1
+        now = self.clock.seconds()
+        reads = gatherResults([self.store.bans(now), self.store.mutes(now)], consumeErrors=True)
 
-        def got(bans: list[Ban]) -> list[Ban]:
-            before = set(self.bans)
+        def got(answer: list) -> Refreshed:
+            bans, mutes = answer[0], {mute.key: mute for mute in answer[1]}
+            self._changes = [c for c in self._changes if c.seen_from is None or c.seen_from > number]  # may not show
+            for change in self._changes:
+                change.apply(bans, mutes)
+            known, now = set(self.bans), self.clock.seconds()
+            mutes = {key: mute for key, mute in mutes.items() if mute.until is None or mute.until > now}  # ended
+            before = self.mutes
             self.bans = bans
-            return [ban for ban in bans if ban not in before]
+            self._set_mutes(mutes)
+            return Refreshed(
+                [ban for ban in bans if ban not in known],
+                [mute for key, mute in mutes.items() if before.get(key) != mute],
+                [mute for key, mute in before.items() if key not in mutes and (mute.until is None or mute.until > now)],
+            )
 
-        return self.store.bans(self.clock.seconds()).addCallback(got)
+        return reads.addCallback(got)
 
     # What is in force.
 
@@ -84,13 +104,11 @@ class Moderation:
 
     def mute_of(self, key: str) -> Mute | None:
         mute = self.mutes.get(key)
-        if mute is not None and mute.until is not None and mute.until <= self.clock.seconds():
-            del self.mutes[key]
-            return None
-        return mute
+        return None if mute is None or (mute.until is not None and mute.until <= self.clock.seconds()) else mute
 
-    def until(self, until: float | None) -> str:
-        return until_text(until, self.clock.seconds())
+    def left(self, until: float | None) -> str:
+        """'for another 9 minutes', or 'until it is lifted'."""
+        return left(until, self.clock.seconds())
 
     # Changing it.
 
@@ -99,38 +117,99 @@ class Moderation:
     ) -> Ban:
         now = self.clock.seconds()
         ban = Ban(kind, value, shown, by, reason, now, now + seconds if seconds else None, for_name or None)
-        self.bans.append(ban)
-        self.store.add_ban(ban).addErrback(_unwritable)
+
+        def add(bans: list[Ban], mutes: dict[str, Mute]) -> None:
+            if ban not in bans:
+                bans.append(ban)
+
+        self._change(add, self.store.add_ban(ban))
         logger.bind(event="ban", user=shown, by=by, kind=kind).warning(
-            "{} banned {} {} ({})", by, shown, self.until(ban.until), reason or "no reason given"
+            "{} banned {} {} ({})", by, shown, lasting(ban.since, ban.until), reason or "no reason given"
         )
         return ban
 
     def unban(self, value: str, by: str) -> int:
         """Lift the bans of a name key or an address; how many there were."""
-        kept = [ban for ban in self.bans if value not in (ban.value, ban.for_name)]
-        lifted, self.bans = len(self.bans) - len(kept), kept
+
+        def lift(bans: list[Ban], mutes: dict[str, Mute]) -> None:
+            bans[:] = [ban for ban in bans if value not in (ban.value, ban.for_name)]
+
+        held = len(self.bans)
+        lift(self.bans, self.mutes)
+        lifted = held - len(self.bans)
         if lifted:
-            self.store.lift_bans(value).addErrback(_unwritable)
+            self._change(lift, self.store.lift_bans(value), applied=True)
             logger.bind(event="unban", user=value, by=by).warning("{} lifted the bans of {}", by, value)
         return lifted
 
     def mute(self, key: str, name: str, by: str, reason: str, seconds: float | None) -> Mute:
         now = self.clock.seconds()
         mute = Mute(key, name, by, reason, now, now + seconds if seconds else None)
-        self.mutes[key] = mute
-        self.store.add_mute(mute).addErrback(_unwritable)
+
+        def add(bans: list[Ban], mutes: dict[str, Mute]) -> None:
+            mutes[key] = mute
+
+        self._change(add, self.store.add_mute(mute))
+        self._watch(mute)
         logger.bind(event="mute", user=name, by=by).warning(
-            "{} muted {} {} ({})", by, name, self.until(mute.until), reason or "no reason given"
+            "{} muted {} {} ({})", by, name, lasting(mute.since, mute.until), reason or "no reason given"
         )
         return mute
 
     def unmute(self, key: str, by: str) -> Mute | None:
-        mute = self.mutes.pop(key, None)
-        if mute is not None:
-            self.store.lift_mute(key).addErrback(_unwritable)
-            logger.bind(event="unmute", user=mute.name, by=by).warning("{} unmuted {}", by, mute.name)
+        mute = self.mute_of(key)
+        if mute is None:
+            return None
+
+        def lift(bans: list[Ban], mutes: dict[str, Mute]) -> None:
+            mutes.pop(key, None)
+
+        self._change(lift, self.store.lift_mute(key))
+        self._watch(None, key)
+        logger.bind(event="unmute", user=mute.name, by=by).warning("{} unmuted {}", by, mute.name)
         return mute
+
+    def _change(
+        self, apply: Callable[[list[Ban], dict[str, Mute]], None], written: Deferred, applied: bool = False
+    ) -> None:
+        """Make a change here (unless it is `applied` already), and keep it for the reads of the store that may
+        not show it: those begun before it was `written`."""
+        if not applied:
+            apply(self.bans, self.mutes)
+        change = _Change(apply)
+        self._changes.append(change)
+
+        def settled(result):
+            change.seen_from = self._reads  # also when the write failed: then the store is right without it
+            return result
+
+        written.addBoth(settled).addErrback(_unwritable)
+
+    # The end of a mute: its person is told.
+
+    def _set_mutes(self, mutes: dict[str, Mute]) -> None:
+        for key in self.mutes.keys() - mutes.keys():
+            self._watch(None, key)
+        for key, mute in mutes.items():
+            if self.mutes.get(key) != mute:
+                self._watch(mute)
+        self.mutes = mutes
+
+    def _watch(self, mute: Mute | None, key: str = "") -> None:
+        """From now on, the end of `mute` (None: of no mute of `key`) is awaited."""
+        key = mute.key if mute is not None else key
+        call = self._ends.pop(key, None)
+        if call is not None and call.active():
+            call.cancel()
+        if mute is not None and mute.until is not None:
+            self._ends[key] = self.clock.callLater(max(0.0, mute.until - self.clock.seconds()), self._ended, mute)
+
+    def _ended(self, mute: Mute) -> None:
+        self._ends.pop(mute.key, None)
+        if self.mutes.get(mute.key) == mute:
+            del self.mutes[mute.key]
+            logger.bind(event="mute-end", user=mute.name).info("the mute of {} ended", mute.name)
+            self.mute_ended(mute)
 
 
 def _unwritable(failure) -> None:

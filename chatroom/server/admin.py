@@ -1,17 +1,20 @@
-"""chatroom-admin: the host's tool for operators, registered names and bans, on the server's store.
+"""chatroom-admin: the host's tool for operators, registered names, bans and mutes, on the server's store.
 
     chatroom-admin [--db PATH] op NAME        NAME becomes an operator (registered first if it is not:
                                               a password is asked, or read as one line from stdin)
     chatroom-admin [--db PATH] deop NAME
-    chatroom-admin [--db PATH] list           registered names; operators marked
+    chatroom-admin [--db PATH] list           registered names; an operator's marked @ (@teacher), as in /who
     chatroom-admin [--db PATH] password NAME  sets a new password for NAME
     chatroom-admin [--db PATH] bans           bans in force
     chatroom-admin [--db PATH] unban NAME|ADDRESS
+    chatroom-admin [--db PATH] mute NAME [TIME] [REASON]
+    chatroom-admin [--db PATH] unmute NAME
+    chatroom-admin [--db PATH] mutes          mutes in force
 
 It works on the same SQLite file as the server, while the server runs: the
-server sees a new operator (or one no longer) at their next login, and a ban
-or an unban within a few seconds. Misuse is a message and status 2; a store
-that cannot be opened, status 1.
+server sees a new operator (or one no longer) at their next login, and a ban,
+a mute or their lifting within a few seconds. Misuse is a message and status
+2; a store that cannot be opened, status 1.
 """
 
 from __future__ import annotations
@@ -27,20 +30,25 @@ import time
 from argon2 import PasswordHasher
 
 from chatroom.core.accounts import password_problem
+from chatroom.core.durations import FORMS, BadTime, clock_time, lasting, left, split_time
 from chatroom.core.names import name_key, user_name_problem
-from chatroom.core.operators import until_text
-from chatroom.store.interface import Account
+from chatroom.store.interface import Account, Mute
 from chatroom.store.sqlite import (
     StoreError,
     connect,
     lift_bans,
+    lift_mute,
     read_account,
     read_accounts,
     read_bans,
+    read_mutes,
     write_account,
+    write_mute,
 )
 
 USAGE, UNUSABLE = 2, 1  # exit statuses: misuse, and a store that cannot be opened
+HOST = "host"  # who a mute set here is by, as the muted person is told
+MARKS = "In `list`, and in the chat's /who, an operator's name is marked with @ before it: @teacher."
 
 
 class Refused(Exception):
@@ -50,7 +58,7 @@ class Refused(Exception):
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
     try:
-        if options.command in ("op", "password"):
+        if options.command in ("op", "password", "mute"):
             problem = user_name_problem(options.name)
             if problem:
                 raise Refused(problem)
@@ -74,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chatroom-admin",
-        description="Operators, registered names and bans, in the chat server's store (while it runs, too).",
+        description="Operators, registered names, bans and mutes, in the chat server's store (while it runs, too).",
+        epilog=MARKS,
     )
     parser.add_argument("--db", default="chatroom.sqlite3", help="the server's store (default: %(default)s)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -84,11 +93,16 @@ def _parser() -> argparse.ArgumentParser:
         ("password", "set a new password for the registered name NAME"),
     ):
         commands.add_parser(name, help=help_text).add_argument("name", metavar="NAME")
-    commands.add_parser("list", help="the registered names; operators marked")
+    commands.add_parser("list", help="the registered names; an operator's is marked @ (@teacher), as in /who")
     commands.add_parser("bans", help="the bans in force")
     commands.add_parser("unban", help="lift the bans of a name or an address").add_argument(
         "name", metavar="NAME|ADDRESS"
     )
+    mute = commands.add_parser("mute", help="NAME cannot speak in rooms or to all, for TIME or until unmute")
+    mute.add_argument("name", metavar="NAME")
+    mute.add_argument("words", nargs="*", metavar="TIME REASON", help=f"both optional; {FORMS}")
+    commands.add_parser("unmute", help="lift the mute of NAME").add_argument("name", metavar="NAME")
+    commands.add_parser("mutes", help="the mutes in force")
     return parser
 
 
@@ -147,8 +161,43 @@ def _bans(connection: sqlite3.Connection, options) -> str:
     if not bans:
         return "No bans are in force."
     return "\n".join(
-        f"{ban.shown} ({ban.kind}) {until_text(ban.until, now)}, by {ban.by}" + (f": {b}" if (b := ban.reason) else "")
+        f"{ban.shown} ({ban.kind}) {_how_long(ban.until, now)}, by {ban.by}" + (f": {b}" if (b := ban.reason) else "")
         for ban in bans
+    )
+
+
+def _how_long(until: float | None, now: float) -> str:
+    """'for another 9 minutes, until 15:29 UTC' (the zone this machine is in, named), or 'until it is lifted'."""
+    return left(until, now) + ("" if until is None else f", until {clock_time(until, now)}")
+
+
+def _mute(connection: sqlite3.Connection, options) -> str:
+    try:
+        seconds, reason = split_time(" ".join(options.words))
+    except BadTime as problem:
+        raise Refused(f"{problem} Nothing was changed.") from None
+    now = time.time()
+    mute = Mute(name_key(options.name), options.name, HOST, reason, now, now + seconds if seconds else None)
+    write_mute(connection, mute)
+    return f"{mute.name} is muted {lasting(mute.since, mute.until)}; the server tells them within a few seconds."
+
+
+def _unmute(connection: sqlite3.Connection, options) -> str:
+    key = name_key(options.name)
+    if not any(mute.key == key for mute in read_mutes(connection, time.time())):
+        raise Refused(f"{options.name} is not muted (chatroom-admin mutes lists the mutes).")
+    lift_mute(connection, key)
+    return f"{options.name} may speak again; the server tells them within a few seconds."
+
+
+def _mutes(connection: sqlite3.Connection, options) -> str:
+    now = time.time()
+    mutes = read_mutes(connection, now)
+    if not mutes:
+        return "No mutes are in force."
+    return "\n".join(
+        f"{mute.name} {_how_long(mute.until, now)}, by {mute.by}" + (f": {r}" if (r := mute.reason) else "")
+        for mute in mutes
     )
 
 
@@ -159,7 +208,17 @@ def _unban(connection: sqlite3.Connection, options) -> str:
     return f"The ban of {options.name} is lifted; the server lets them in within a few seconds."
 
 
-COMMANDS = {"op": _op, "deop": _deop, "password": _password, "list": _list, "bans": _bans, "unban": _unban}
+COMMANDS = {
+    "op": _op,
+    "deop": _deop,
+    "password": _password,
+    "list": _list,
+    "bans": _bans,
+    "unban": _unban,
+    "mute": _mute,
+    "unmute": _unmute,
+    "mutes": _mutes,
+}
 
 
 def _registered(connection: sqlite3.Connection, name: str) -> Account:

@@ -1,10 +1,12 @@
-"""The hall as a Twisted service: on shutdown everyone is told before their connection closes."""
+"""The hall as Twisted services: on shutdown everyone is told before their connection closes; while it runs,
+the bans and mutes are read again every few seconds."""
 
 from __future__ import annotations
 
 import signal
 import threading
 
+from twisted.application.internet import TimerService
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
@@ -12,6 +14,7 @@ from twisted.internet.task import deferLater
 
 from chatroom.adapters.connections import Connections
 from chatroom.core.hall import Hall
+from chatroom.core.operators import BANS_REFRESH
 
 DRAIN_SECONDS = 3.0
 
@@ -50,3 +53,16 @@ class ChatService(Service):
             await deferLater(self.clock, 0.05)
         for connection in self.connections:
             connection.transport.abortConnection()
+
+
+class SanctionsRefresh(TimerService):
+    """Reads the bans and mutes again every BANS_REFRESH seconds, from start (after the store is open and the
+    hall restored) to stop: chatroom-admin, or another server on the same store, may have changed them.
+
+    A read still going when the next is due delays it (LoopingCall waits for its Deferred), so reads never
+    overlap; the hall's refresh never fails, so the loop never stops before the server does.
+    """
+
+    def __init__(self, hall: Hall, clock: IReactorTime):
+        super().__init__(BANS_REFRESH, hall.refresh_sanctions)
+        self.clock = clock

@@ -17,7 +17,7 @@ from chatroom.core.hall import Hall
 from chatroom.core.settings import Settings
 from chatroom.server.chatlog import LogService
 from chatroom.server.passwords import ThreadedPasswords
-from chatroom.server.service import ChatService
+from chatroom.server.service import ChatService, SanctionsRefresh
 from chatroom.server.storage import StoreService
 from chatroom.store.sqlite import MEMORY, SqliteStore
 
@@ -140,6 +140,7 @@ def makeService(options: Options, reactor=None) -> ServerService:
     top = ServerService(options["logfile"])
     StoreService(hall, store, passwords).setServiceParent(top)  # first: open before the listeners, closed after
     ChatService(hall, connections, reactor).setServiceParent(top)
+    SanctionsRefresh(hall, reactor).setServiceParent(top)
     strports.service(options["port"], ChatFactory(hall, *limits), reactor=reactor).setServiceParent(top)
     if options["web"] is not None:
         from chatroom.adapters.site import WebSite, web_service  # autobahn is imported only for a server with a page

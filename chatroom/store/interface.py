@@ -108,6 +108,9 @@ class Store(Protocol):
     def bans(self, now: float) -> Deferred[list[Ban]]:
         """The bans that have not ended by `now` (chatroom-admin may have changed them)."""
 
+    def mutes(self, now: float) -> Deferred[list[Mute]]:
+        """The mutes that have not ended by `now` (chatroom-admin may have changed them)."""
+
     def add_ban(self, ban: Ban) -> Deferred[None]: ...
 
     def lift_bans(self, value: str) -> Deferred[int]:

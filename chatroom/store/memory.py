@@ -47,7 +47,10 @@ class MemoryStore:
         return succeed(None)
 
     def in_force(self, now: float) -> tuple[list[Ban], list[Mute]]:
-        return self.bans(now).result, [m for m in self._mutes.values() if m.until is None or m.until > now]
+        return self.bans(now).result, self.mutes(now).result
+
+    def mutes(self, now: float) -> Deferred[list[Mute]]:
+        return succeed([m for m in self._mutes.values() if m.until is None or m.until > now])
 
     def bans(self, now: float) -> Deferred[list[Ban]]:
         return succeed([ban for ban in self._bans if ban.until is None or ban.until > now])

@@ -158,6 +158,9 @@ class SqliteStore:
     def bans(self, now: float) -> Deferred[list[Ban]]:
         return self._call(lambda connection: read_bans(connection, now))
 
+    def mutes(self, now: float) -> Deferred[list[Mute]]:
+        return self._call(lambda connection: read_mutes(connection, now))
+
     def add_ban(self, ban: Ban) -> Deferred[None]:
         return self._call(lambda connection: write_ban(connection, ban))
 
