@@ -463,7 +463,11 @@ class Hall:
 
     def disconnected(self, session: Session, why: str = "") -> None:
         """The connection is gone or going; the room hears it, and `why` if the server knows."""
-        self.remove(session, f"{session.name} left the chat" + (f" ({why})." if why else "."))
+        because = f" ({why})" if why else ""
+        if not session.online:  # still at a prompt: no room to tell, and maybe no name yet
+            self.remove(session, None, f"connection from {session.peer.address} closed before login{because}")
+            return
+        self.remove(session, f"{session.name} left the chat{because}.")
 
     def time_out(self, session: Session) -> None:
         """The connection did not finish logging in in time."""
@@ -494,8 +498,9 @@ class Hall:
         self.remove(session, announcement)
         session.peer.disconnect()
 
-    def remove(self, session: Session, announcement: str | None) -> None:
-        """Forget `session`; its room hears `announcement`. Safe to call twice."""
+    def remove(self, session: Session, announcement: str | None, logged: str | None = None) -> None:
+        """Forget `session`; its room hears `announcement`; the log says `logged` (or the announcement).
+        Safe to call twice."""
         if session not in self.sessions:
             return
         self.sessions.remove(session)
@@ -506,7 +511,7 @@ class Hall:
         session.reply_to = None  # so one gone session never keeps a chain of others alive
         session.end()
         logger.bind(event="disconnect", user=session.name, addr=session.peer.address).info(
-            "{}", announcement or f"{session.name or session.peer.address} disconnected"
+            "{}", logged or announcement or f"{session.name or session.peer.address} disconnected"
         )
 
     # What operators and room owners do.
@@ -578,7 +583,8 @@ class Hall:
 
     def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:
         """Tell everyone, then close every connection (no one-by-one leave notices)."""
-        logger.bind(event="shutdown").warning("shutting down: telling {} connections", len(self.sessions))
+        count = len(self.sessions)
+        logger.bind(event="shutdown").warning("shutting down: telling {} connection{}", count, "" if count == 1 else "s")
         goodbye = Goodbye(self.stamp(), message, will_return=True)
         for session in list(self.sessions):
             self.show_out(session, goodbye, None)
