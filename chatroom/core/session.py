@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
@@ -88,6 +89,14 @@ WRONG_PASSWORD = "Wrong password for {name}."  # said before the password prompt
 TOO_MANY_TRIES = "Three wrong passwords for {name}. Goodbye!"  # the last words: the connection closes
 
 
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A line the adapter could not take (too long): it waits in line like the others, so its error comes
+    after the answers to the lines sent before it."""
+
+    error: str
+
+
 class Session:
     def __init__(self, hall: Host, peer: Peer):
         self.hall = hall
@@ -109,10 +118,10 @@ class Session:
         self._wrong_passwords = 0
         # Lines that came meanwhile, and `then`s, in order. Lists, not deques, here and for _held: they are
         # short, and an empty deque takes 760 bytes, 7 MB for 10,000 idle clients.
-        self._later: list[str | Callable[[], None]] = []
+        self._later: list[str | Unsent | Callable[[], None]] = []
         rate, burst = hall.settings.flood_rate, hall.settings.flood_burst
         self._bucket = TokenBucket(rate, burst, hall.clock) if rate else None  # a rate of 0: no flood limit
-        self._held: list[str] = []  # lines waiting behind the flood limit, oldest first
+        self._held: list[str | Unsent] = []  # lines waiting behind the flood limit, oldest first
         self._release_call: IDelayedCall | None = None
         self._login_call: IDelayedCall | None = None
 
@@ -136,7 +145,7 @@ class Session:
         if self.hall.settings.login_timeout:
             self._login_call = self.hall.clock.callLater(self.hall.settings.login_timeout, self.hall.time_out, self)
 
-    def line(self, raw: str) -> None:
+    def line(self, raw: str | Unsent) -> None:
         """One line from the client, decoded but not yet cleaned; past the flood limit it waits its turn."""
         if self._handle is _ignore:  # the hall has let this session go; lines still in flight are dropped
             return
@@ -150,10 +159,10 @@ class Session:
         else:
             self._run(raw)
 
-    def _may_go_now(self, raw: str) -> bool:
-        return self._bucket is None or not raw.strip() or self._bucket.take()
+    def _may_go_now(self, raw: str | Unsent) -> bool:
+        return self._bucket is None or isinstance(raw, Unsent) or not raw.strip() or self._bucket.take()
 
-    def _hold(self, raw: str) -> None:
+    def _hold(self, raw: str | Unsent) -> None:
         settings = self.hall.settings
         if not self._held:
             self.notice(
@@ -169,7 +178,7 @@ class Session:
     def _release(self) -> None:
         """Send waiting lines as the bucket allows, and come back for the rest."""
         self._release_call = None
-        while self._held and not self._busy and self._bucket.take():
+        while self._held and not self._busy and self._may_go_now(self._held[0]):
             self._run(self._held.pop(0))
         self._release_later()
 
@@ -177,7 +186,10 @@ class Session:
         if self._held and not self._busy and self._release_call is None:
             self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
 
-    def _run(self, raw: str) -> None:
+    def _run(self, raw: str | Unsent) -> None:
+        if isinstance(raw, Unsent):
+            self.error(raw.error)
+            return
         try:
             self._handle(raw)
         except Exception:
@@ -197,7 +209,7 @@ class Session:
             self._busy -= 1
             while self._later and not self._busy:
                 waiting = self._later.pop(0)
-                if isinstance(waiting, str):
+                if isinstance(waiting, str | Unsent):
                     self.line(waiting)
                 else:
                     waiting()
@@ -225,7 +237,8 @@ class Session:
         self.notice("Ctrl-C does nothing here: type /quit to leave.")
 
     def line_too_long(self, limit: int) -> None:
-        self.error(f"That line was longer than {limit} bytes and was not sent.")
+        """A line over the limit came (and was dropped) here, among the others: its error takes its place."""
+        self.line(Unsent(f"That line was longer than {limit} bytes and was not sent."))
 
     # Speaking to this one person.
 
