@@ -124,6 +124,7 @@ class Session:
         self._held: list[str | Unsent] = []  # lines waiting behind the flood limit, oldest first
         self._release_call: IDelayedCall | None = None
         self._login_call: IDelayedCall | None = None
+        self._input_ended = False  # the client sends nothing more: once its lines are handled, it is closed
 
     @property
     def room_name(self) -> str | None:
@@ -181,6 +182,7 @@ class Session:
         while self._held and not self._busy and self._may_go_now(self._held[0]):
             self._run(self._held.pop(0))
         self._release_later()
+        self._close_if_done()
 
     def _release_later(self) -> None:
         if self._held and not self._busy and self._release_call is None:
@@ -214,6 +216,7 @@ class Session:
                 else:
                     waiting()
             self._release_later()
+            self._close_if_done()
 
         work.addErrback(failed).addBoth(done)
 
@@ -223,6 +226,15 @@ class Session:
             self._later.append(step)
         else:
             step()
+
+    def input_ended(self) -> None:
+        """The client closed its side after sending: its lines still waiting are handled, then it is closed."""
+        self._input_ended = True
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self._input_ended and (self._handle is _ignore or not (self._busy or self._later or self._held)):
+            self.peer.disconnect()  # then the connection's end tells the hall, as any other end does
 
     def lost(self) -> None:
         """The connection is gone."""
