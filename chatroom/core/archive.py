@@ -39,15 +39,14 @@ class Archive:
 
     def restore(self, lobby: Room) -> None:
         """Before anyone connects: the last lines of the rooms spoken in most recently, from the store."""
-        lines = self.store.recent_lines(self.per_room, KEPT_ROOMS)
         self._kept[lobby.key] = lobby.history
-        for line in lines:
-            if line.room_key != ALL_ROOMS:
-                self._kept.setdefault(line.room_key, deque(maxlen=self.per_room))
-        for line in lines:  # a line to every room goes to every room that was there
+        for line in self.store.recent_lines(self.per_room, KEPT_ROOMS):  # oldest first
             event = event_of(line)
-            for key in self._kept if line.room_key == ALL_ROOMS else (line.room_key,):
-                self._kept[key].append(event)
+            if line.room_key != ALL_ROOMS:
+                self._kept.setdefault(line.room_key, deque(maxlen=self.per_room)).append(event)
+                continue
+            for kept in self._kept.values():  # the lobby, and the rooms spoken in before it (see Store.lines)
+                kept.append(event)
 
     def lines_for(self, room_key: str) -> deque[Event] | None:
         """The kept lines of a room being opened, or None if the store must be asked for them."""
@@ -90,8 +89,9 @@ class Archive:
             newer = list(room.history)
             room.history.clear()
             room.history.extend([event_of(line) for line in lines] + newer)
-            if lines and session.room is room:
-                session.deliver(History(self.stamp(), room.name, room.title, tuple(room.history)))
+            unseen = session.unseen(room.key, room.history) if session.room is room else ()
+            if unseen:
+                session.deliver(History(self.stamp(), room.name, room.title, unseen))
 
         self.store.lines(room.key, self.per_room).addCallbacks(got, self._unreadable)
 

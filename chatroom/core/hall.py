@@ -201,6 +201,7 @@ class Hall:
         everyone = (s.name for room in self.rooms.values() for s in room.members)
         welcome.append(f"Online now: {some_names(everyone, others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
+        session.since = self.stamp.last + 1
         if session.peer.panels:
             self.panels.watch(session)
         self._enter_room(session, self.lobby)
@@ -265,8 +266,9 @@ class Hall:
         if room.topic:
             lines.append(f"Topic: {room.topic}")
         session.notice(*lines)
-        if room.history:
-            session.deliver(History(self.stamp(), room.name, room.title, tuple(room.history)))
+        unseen = session.unseen(room.key, room.history)
+        if unseen:  # lines shown before, here or when this person was in the room last, are not shown again
+            session.deliver(History(self.stamp(), room.name, room.title, unseen))
         self.panels.you(session)
         self.panels.changed([room])
         self._announce_move(room, f"{session.name} joined {room.title}.", len(room.members), skip=session)
@@ -277,6 +279,7 @@ class Hall:
             return
         del room.members[session]
         session.room = None
+        session.shown_up_to(room.key, self.stamp.last)
         logger.bind(event="leave", user=session.name, room=room.name).info("{} left {}", session.name, room.name)
         if not room.members and not room.is_lobby:
             del self.rooms[room.key]

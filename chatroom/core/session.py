@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
@@ -14,6 +15,7 @@ from chatroom.core.events.model import Error, Event, Line, Name, Notice, Prompt
 from chatroom.core.flood import TokenBucket
 from chatroom.core.names import MAX_NAME_LENGTH, name_key
 from chatroom.core.text import clean_text
+from chatroom.store.interface import ALL_ROOMS
 
 if TYPE_CHECKING:
     import random
@@ -75,6 +77,7 @@ class Host(Protocol):
 
 
 NONE_PROVEN: frozenset[str] = frozenset()
+SEEN_NOTHING: Mapping[str, int] = MappingProxyType({})
 
 # Lines kept while a session waits (a name looked up, a password checked: milliseconds); a client still
 # sending this many by then is a script, not a person.
@@ -113,6 +116,11 @@ class Session:
         # every session can start with the same empty one (each new empty set or frozenset takes 216 bytes).
         self.proven: frozenset[str] = NONE_PROVEN
         self.operator = False  # logged in with the password of a name the host made an operator
+        # What this screen has shown, so a room's recent lines are shown once: room key -> the id up to which
+        # everything said there was shown (or was older than what was); ALL_ROOMS -> the same for lines to every
+        # room said before `since`. Replaced, never changed, like `proven`: most sessions share the empty one.
+        self.seen: Mapping[str, int] = SEEN_NOTHING
+        self.since = 0  # the first event id after logging in: every line to every room from then on was shown live
         self._handle: Callable[[str], None] = self._answer_name
         self._busy = 0  # work this session waits on (a name looked up, a password checked)
         self._wrong_passwords = 0
@@ -266,6 +274,27 @@ class Session:
     def _tell(self, event: Event) -> None:
         self.hall.settle()  # lines gathered before this (see Hall.together) go first: things come in order
         self.deliver(event)
+
+    # What this screen has shown.
+
+    def shown_up_to(self, room_key: str, last_id: int) -> None:
+        """Leaving a room: everything said there up to event `last_id` was shown, or came before what was."""
+        self.seen = {**self.seen, room_key: last_id}
+
+    def unseen(self, room_key: str, lines: Iterable[Event]) -> tuple[Event, ...]:
+        """Of a room's recent `lines` (oldest first), those this screen has not shown; they count as shown now."""
+        up_to = self.seen.get(room_key, 0)
+        to_all_up_to = max(up_to, self.seen.get(ALL_ROOMS, 0))
+        fresh = tuple(
+            line
+            for line in lines
+            if line.stamp.id > (to_all_up_to if line.kind == "all" else up_to)
+            and not (line.kind == "all" and line.stamp.id >= self.since)  # a line to every room came here live
+        )
+        to_all = [line.stamp.id for line in fresh if line.kind == "all"]
+        if to_all:  # said before logging in, shown in this room: not again in the next
+            self.seen = {**self.seen, ALL_ROOMS: max(to_all)}
+        return fresh
 
     # Identity, set by the hall.
 
