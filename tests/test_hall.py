@@ -346,7 +346,7 @@ def test_the_log_says_a_connection_closed_before_login_and_counts_in_good_englis
     try:
         at_the_name = FakePeer("10.0.0.7:4000")
         hall.connect(at_the_name).lost()
-        alice = make_chatter("alice")
+        make_chatter("alice")
         at_the_colour = FakePeer("10.0.0.8:4000")
         session = hall.connect(at_the_colour)
         session.line("zed")  # a name, then nothing

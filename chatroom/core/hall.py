@@ -587,7 +587,8 @@ class Hall:
     def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:
         """Tell everyone, then close every connection (no one-by-one leave notices)."""
         count = len(self.sessions)
-        logger.bind(event="shutdown").warning("shutting down: telling {} connection{}", count, "" if count == 1 else "s")
+        plural = "" if count == 1 else "s"
+        logger.bind(event="shutdown").warning("shutting down: telling {} connection{}", count, plural)
         goodbye = Goodbye(self.stamp(), message, will_return=True)
         for session in list(self.sessions):
             self.show_out(session, goodbye, None)

@@ -37,7 +37,8 @@ class MemoryStore:
         kept = [
             line
             for line in self._lines
-            if line.id > after and (line.room_key == room_key or line.room_key == ALL_ROOMS and first and line.id > first)
+            if line.id > after
+            and (line.room_key == room_key or (line.room_key == ALL_ROOMS and first is not None and line.id > first))
         ]
         return succeed(kept[-limit:] if limit else [])
 
