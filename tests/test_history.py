@@ -173,3 +173,13 @@ def test_moving_between_rooms_shows_only_the_lines_not_seen_yet(store, clock):
     bob.say("games two")
     assert re.findall(r"(?:bob|carol): (.*)\r\n", alice.say("/join games")) == ["games two"]
     assert "games one" in alice.say("/history")  # asked for: shown whole
+
+
+def test_the_lobby_has_every_line_to_every_room_even_one_said_before_anything_else(store, clock):
+    hall = hall_on(store, clock)
+    chat(hall, clock, "bob", "/all the first words on this server", "/join games", "in games")
+    alice = chat(hall, clock, "alice")
+    shown = alice.say("/history")
+    assert "[all] bob: the first words on this server" in shown and "in games" not in shown
+    carol = chat(hall_on(store, clock), clock, "carol")  # after a restart
+    assert "[all] bob: the first words on this server" in carol.say("/history")

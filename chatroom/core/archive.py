@@ -13,6 +13,7 @@ from collections import OrderedDict, deque
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from twisted.internet.defer import gatherResults
 
 from chatroom.core.colours import find_colour
 from chatroom.core.events.model import Action, Chat, History, Name, Stamp, ToAll
@@ -20,6 +21,8 @@ from chatroom.core.names import name_key
 from chatroom.store.interface import ALL_ROOMS, StoredLine
 
 if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+
     from chatroom.core.events.model import Event, Stamper
     from chatroom.core.room import Room
     from chatroom.core.session import Session
@@ -119,7 +122,20 @@ class Archive:
             session.error("The history cannot be read just now; try again in a moment.")
 
         # The session's next lines wait for the answer, so it comes where it was asked for.
-        session.wait(self.store.lines(room.key, limit, after).addCallback(got), failed)
+        session.wait(self._lines(room, limit, after).addCallback(got), failed)
+
+    def _lines(self, room: Room, limit: int, after: int) -> Deferred[list[StoredLine]]:
+        """A room's stored lines; the lobby, which always exists, has every line to every room."""
+        if not room.is_lobby:
+            return self.store.lines(room.key, limit, after)
+        # The store gives lines to every room from a room's first line on (Store.lines): ask for them apart.
+        asked = [self.store.lines(room.key, limit, after), self.store.lines(ALL_ROOMS, limit, after)]
+
+        def merged(found: list[list[StoredLine]]) -> list[StoredLine]:
+            by_id = {line.id: line for lines in found for line in lines}  # the lobby's answer has some of them too
+            return [by_id[number] for number in sorted(by_id)][-limit:]
+
+        return gatherResults(asked, consumeErrors=True).addCallback(merged)
 
     def _unreadable(self, failure) -> None:
         logger.bind(event="store").error("cannot read the history: {}", failure.getErrorMessage())
