@@ -129,7 +129,7 @@ class Session:
         self._later: list[str | Unsent | Callable[[], None]] = []
         rate, burst = hall.settings.flood_rate, hall.settings.flood_burst
         self._bucket = TokenBucket(rate, burst, hall.clock) if rate else None  # a rate of 0: no flood limit
-        self._held: list[str | Unsent] = []  # lines waiting behind the flood limit, oldest first
+        self._held: list[str | Unsent | Callable[[], None]] = []  # lines (and `then`s) behind the flood limit
         self._release_call: IDelayedCall | None = None
         self._login_call: IDelayedCall | None = None
         self._input_ended = False  # the client sends nothing more: once its lines are handled, it is closed
@@ -168,8 +168,8 @@ class Session:
         else:
             self._run(raw)
 
-    def _may_go_now(self, raw: str | Unsent) -> bool:
-        return self._bucket is None or isinstance(raw, Unsent) or not raw.strip() or self._bucket.take()
+    def _may_go_now(self, raw: str | Unsent | Callable[[], None]) -> bool:
+        return self._bucket is None or not isinstance(raw, str) or not raw.strip() or self._bucket.take()
 
     def _hold(self, raw: str | Unsent) -> None:
         settings = self.hall.settings
@@ -179,7 +179,7 @@ class Session:
                 f"follow at that pace. With over {settings.flood_queue} lines waiting you would be disconnected."
             )
         self._held.append(raw)
-        if len(self._held) > settings.flood_queue:
+        if sum(not callable(waiting) for waiting in self._held) > settings.flood_queue:
             self.hall.kick(self, "flooding")
         else:
             self._release_later()
@@ -196,9 +196,12 @@ class Session:
         if self._held and not self._busy and self._release_call is None:
             self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
 
-    def _run(self, raw: str | Unsent) -> None:
+    def _run(self, raw: str | Unsent | Callable[[], None]) -> None:
         if isinstance(raw, Unsent):
             self.error(raw.error)
+            return
+        if not isinstance(raw, str):  # a `then`, reached in turn
+            raw()
             return
         try:
             self._handle(raw)
@@ -222,16 +225,19 @@ class Session:
                 if isinstance(waiting, str | Unsent):
                     self.line(waiting)
                 else:
-                    waiting()
+                    self.then(waiting)
             self._release_later()
             self._close_if_done()
 
         work.addErrback(failed).addBoth(done)
 
     def then(self, step: Callable[[], None]) -> None:
-        """Run `step` once everything this session has been sent so far is handled (an ack, say)."""
+        """Run `step` once everything this session has been sent so far is handled (an ack, say): lines
+        waiting for work or behind the flood limit included."""
         if self._busy:
             self._later.append(step)
+        elif self._held:
+            self._held.append(step)
         else:
             step()
 
