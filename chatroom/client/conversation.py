@@ -25,7 +25,6 @@ from chatroom.core.names import name_key
 from chatroom.core.room import LOBBY
 
 QUIT_SPELLINGS = frozenset(next(c for c in COMMANDS if c.name == "/quit").spellings)
-HISTORY_SPELLINGS = frozenset(next(c for c in COMMANDS if c.name == "/history").spellings)
 # The commands of registered names (PRODUCT.md) carry passwords: the client never shows or keeps what follows them.
 PASSWORD_COMMANDS = frozenset({"/register", "/password", "/unregister"})
 HIDDEN = "********"
@@ -138,8 +137,8 @@ class Conversation:
         """The person sent `line`."""
         if self.person_types_password:
             self._typed_password = line
-        elif _command(line) in HISTORY_SPELLINGS:
-            self.shown.asked = True
+        elif self.online:
+            self.shown.person_spoke()
         self.login.person_answered()
 
     def _follow(self, event: Event) -> None:

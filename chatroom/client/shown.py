@@ -9,7 +9,11 @@ shows: its room, its minute, its speaker and its text. A history line that
 the client has already shown as often as it comes in the history is left
 out; when every line of a history is, so are its first and last lines.
 
-A history the person asked for (/history) is shown whole.
+Only until the person says something on the new connection: by then the
+histories of logging in and of going back to their room have come, and from
+then on the server shows each line once itself. So a history the person asks
+for (/history) is shown whole, and two lines alike (the same minute, speaker
+and words) are never taken for one while chatting.
 """
 
 from __future__ import annotations
@@ -37,15 +41,14 @@ class ShownLines:
         self._kept = kept
         self._history: Counter[Key] | None = None  # while a history comes: how often each line came in it so far
         self._header: str | None = None  # its first line, held back until one of its lines is shown
-        self._whole = False  # the history coming was asked for: shown whole
-        self.asked = False  # the person sent /history: the next history is its answer
+        self._filtering = False  # from a new connection until the person says something on it
 
     def show(self, raw: str, room: str | None) -> list[str]:
         """What to show for `raw`, a line from the server while in `room`: nothing, `raw`, or a held header and it."""
         text = SGR.sub("", raw)
         if _HISTORY_START.fullmatch(text):
-            self._history, self._whole, self.asked = Counter(), self.asked, False
-            if self._whole:
+            self._history = Counter()
+            if not self._filtering:
                 return [raw]
             self._header = raw
             return []
@@ -58,13 +61,17 @@ class ShownLines:
         if self._history is not None:
             self._history[key] += 1
             if self._history[key] <= self._count[key]:  # shown before
-                return [raw] if self._whole else []
+                return [] if self._filtering else [raw]
         self._remember(key)
         held, self._header = self._header, None
         return [held, raw] if held is not None else [raw]
 
     def new_connection(self) -> None:
-        self._history, self._header, self._whole, self.asked = None, None, False, False
+        self._history, self._header, self._filtering = None, None, True
+
+    def person_spoke(self) -> None:
+        """The person sent a line, logged in: what comes now is new to this connection, or asked for."""
+        self._filtering = False
 
     def _remember(self, key: Key) -> None:
         self._count[key] += 1
