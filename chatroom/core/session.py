@@ -15,7 +15,6 @@ from chatroom.core.events.model import Error, Event, Line, Name, Notice, Prompt
 from chatroom.core.flood import TokenBucket
 from chatroom.core.names import MAX_NAME_LENGTH, name_key
 from chatroom.core.text import clean_text
-from chatroom.store.interface import ALL_ROOMS
 
 if TYPE_CHECKING:
     import random
@@ -117,10 +116,11 @@ class Session:
         self.proven: frozenset[str] = NONE_PROVEN
         self.operator = False  # logged in with the password of a name the host made an operator
         # What this screen has shown, so a room's recent lines are shown once: room key -> the id up to which
-        # everything said there was shown (or was older than what was); ALL_ROOMS -> the same for lines to every
-        # room said before `since`. Replaced, never changed, like `proven`: most sessions share the empty one.
+        # everything said there was shown (or was older than what was). Replaced, never changed, like `proven`:
+        # sessions that never left a room share the empty one.
         self.seen: Mapping[str, int] = SEEN_NOTHING
         self.since = 0  # the first event id after logging in: every line to every room from then on was shown live
+        self.to_all_seen = 0  # the same as `seen` for lines to every room said before `since`, shown in a history
         self._handle: Callable[[str], None] = self._answer_name
         self._busy = 0  # work this session waits on (a name looked up, a password checked)
         self._wrong_passwords = 0
@@ -290,16 +290,16 @@ class Session:
     def unseen(self, room_key: str, lines: Iterable[Event]) -> tuple[Event, ...]:
         """Of a room's recent `lines` (oldest first), those this screen has not shown; they count as shown now."""
         up_to = self.seen.get(room_key, 0)
-        to_all_up_to = max(up_to, self.seen.get(ALL_ROOMS, 0))
+        to_all_up_to = max(up_to, self.to_all_seen)
         fresh = tuple(
             line
             for line in lines
             if line.stamp.id > (to_all_up_to if line.kind == "all" else up_to)
             and not (line.kind == "all" and line.stamp.id >= self.since)  # a line to every room came here live
         )
-        to_all = [line.stamp.id for line in fresh if line.kind == "all"]
-        if to_all:  # said before logging in, shown in this room: not again in the next
-            self.seen = {**self.seen, ALL_ROOMS: max(to_all)}
+        for line in fresh:
+            if line.kind == "all":  # said before logging in, shown in this room: not again in the next
+                self.to_all_seen = max(self.to_all_seen, line.stamp.id)
         return fresh
 
     # Identity, set by the hall.
