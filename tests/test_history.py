@@ -183,3 +183,14 @@ def test_the_lobby_has_every_line_to_every_room_even_one_said_before_anything_el
     assert "[all] bob: the first words on this server" in shown and "in games" not in shown
     carol = chat(hall_on(store, clock), clock, "carol")  # after a restart
     assert "[all] bob: the first words on this server" in carol.say("/history")
+
+
+def test_what_a_session_remembers_of_the_rooms_it_left_stays_bounded(store, clock):
+    from chatroom.core.session import SEEN_ROOMS
+
+    hall = hall_on(store, clock, flood_rate=0)
+    tourist = Chatter(hall, "tourist")
+    for number in range(SEEN_ROOMS + 50):
+        tourist.say(f"/join room{number}")
+    assert len(tourist.session._seen) == SEEN_ROOMS
+    assert "room1" not in tourist.session._seen and f"room{SEEN_ROOMS + 48}" in tourist.session._seen

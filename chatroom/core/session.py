@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
@@ -76,7 +75,7 @@ class Host(Protocol):
 
 
 NONE_PROVEN: frozenset[str] = frozenset()
-SEEN_NOTHING: Mapping[str, int] = MappingProxyType({})
+SEEN_ROOMS = 100  # rooms a session remembers what it was shown in; past that, the oldest shows its lines again
 
 # Lines kept while a session waits (a name looked up, a password checked: milliseconds); a client still
 # sending this many by then is a script, not a person.
@@ -116,9 +115,8 @@ class Session:
         self.proven: frozenset[str] = NONE_PROVEN
         self.operator = False  # logged in with the password of a name the host made an operator
         # What this screen has shown, so a room's recent lines are shown once: room key -> the id up to which
-        # everything said there was shown (or was older than what was). Replaced, never changed, like `proven`:
-        # sessions that never left a room share the empty one.
-        self.seen: Mapping[str, int] = SEEN_NOTHING
+        # everything said there was shown (or was older than what was), oldest first. None until it leaves a room.
+        self._seen: dict[str, int] | None = None
         self.since = 0  # the first event id after logging in: every line to every room from then on was shown live
         self.to_all_seen = 0  # the same as `seen` for lines to every room said before `since`, shown in a history
         self._handle: Callable[[str], None] = self._answer_name
@@ -285,11 +283,16 @@ class Session:
 
     def shown_up_to(self, room_key: str, last_id: int) -> None:
         """Leaving a room: everything said there up to event `last_id` was shown, or came before what was."""
-        self.seen = {**self.seen, room_key: last_id}
+        if self._seen is None:
+            self._seen = {}
+        self._seen.pop(room_key, None)
+        self._seen[room_key] = last_id
+        if len(self._seen) > SEEN_ROOMS:  # a script touring rooms must not grow it without end
+            del self._seen[next(iter(self._seen))]
 
     def unseen(self, room_key: str, lines: Iterable[Event]) -> tuple[Event, ...]:
         """Of a room's recent `lines` (oldest first), those this screen has not shown; they count as shown now."""
-        up_to = self.seen.get(room_key, 0)
+        up_to = self._seen.get(room_key, 0) if self._seen else 0
         to_all_up_to = max(up_to, self.to_all_seen)
         fresh = tuple(
             line
