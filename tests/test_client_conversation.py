@@ -340,3 +340,30 @@ def test_three_wrong_passwords_turn_the_login_away(hall):
 def test_the_password_commands_are_shown_without_their_passwords(line, shown):
     assert as_shown(line) == shown
     assert carries_password(line) is (shown != line or line == "/register")
+
+
+def test_a_history_sent_again_shows_only_the_lines_not_shown_yet():
+    conversation = Conversation("alice", BLUE)
+    conversation.new_connection()
+    seen = ["*** You are in games, alone.", "[23:59] bob: lol", "[23:59] [all] carol: hi all", "[00:01] bob: more"]
+    for line in seen:
+        conversation.hear(line)
+    conversation.new_connection()  # a restart, after midnight: yesterday's lines carry their date
+    again = [
+        "*** You are in games with bob.",
+        "*** The last lines said in games:",
+        "[2026-12-03 23:59] bob: lol",
+        "[2026-12-03 23:59] bob: lol",  # said twice: once was shown
+        "[2026-12-03 23:59] [all] carol: hi all",
+        "[00:01] bob: more",
+        "*** (end of recent lines)",
+    ]
+    shown = [line for raw in again for line in conversation.hear(raw).show]
+    assert shown == [*again[:3], again[6]]
+    conversation.new_connection()
+    welcome = ["*** Welcome, alice! You are online. Type /help (or @help) for the commands.", *again]
+    nothing_new = [line for raw in welcome for line in conversation.hear(raw).show]
+    assert nothing_new == welcome[:2]  # no history at all: not even its first and last lines
+    conversation.said("/history")  # from now on the server shows each line once; and this was asked for
+    asked = [line for raw in again[1:] for line in conversation.hear(raw).show]
+    assert asked == again[1:]

@@ -232,6 +232,35 @@ def test_in_a_terminal_it_logs_back_in_when_the_server_returns(servers, terminal
     assert term.exit_status() == 0
 
 
+def test_in_a_terminal_lines_already_on_screen_are_not_shown_again_after_the_server_returns(
+    servers, terminals, tmp_path
+):
+    db, log = str(tmp_path / "chat.sqlite3"), tmp_path / "alice.log"
+    first = servers("--db", db)
+    bob = servers.connect(first).login("bob", "green")
+    bob.send("before alice came")
+    bob.expect("bob: before alice came")
+    term = terminals("127.0.0.1", str(first.port), "--name", "alice", "--color", "blue", "--log", str(log))
+    term.wait_for_input_line("alice@lobby>")
+    bob.send("hello alice")
+    term.wait_for(lambda: "bob: hello alice" in term.text(), "bob's line")
+    time.sleep(1)  # the store writes within a second
+    first.stop()
+    term.wait_for(lambda: "Server is down, you are now disconnected" in term.text(), "the disconnection")
+    again = servers("--port", f"tcp:{first.port}:interface=127.0.0.1", "--db", db)
+    carol = servers.connect(again).login("carol", "red")
+    carol.send("while alice was away")
+    carol.expect("carol: while alice was away")
+    term.wait_for(lambda: "carol: while alice was away" in term.text(), "the line said meanwhile", timeout=30)
+    term.wait_for_input_line("alice@lobby>")
+    term.type("\x04")
+    assert term.exit_status() == 0
+    lines = _transcript(log)
+    said = [line.split("] ", 1)[1] for line in lines if re.match(r"\[\d\d:\d\d\] \w+: ", line)]
+    assert said == ["bob: before alice came", "bob: hello alice", "carol: while alice was away"]
+    assert lines.count("*** The last lines said in the lobby:") == 2  # the second with carol's line only
+
+
 # --password-file and --log on the command line.
 
 

@@ -26,6 +26,7 @@ from chatroom.client.transcript import Transcript
 from chatroom.core.colours import find_colour
 from chatroom.core.hall import Hall
 from client_doubles import ACCOUNTS, HallConnection, RecordingScreen, until
+from conftest import Chatter
 
 TEAL = find_colour("teal")
 BLUE = find_colour("blue")
@@ -374,3 +375,41 @@ def test_the_transcript_has_what_the_screen_showed_and_no_password(drive, tmp_pa
     assert "> /join games" in shown and any(line.startswith("-- Server is down") for line in shown)
     assert any(re.fullmatch(r"\[\d\d:\d\d\] dora: hi \{all\}", line) for line in shown)
     assert PASSWORD not in written and "\x1b" not in written
+
+
+def test_after_a_restart_the_lines_already_on_screen_are_not_shown_again(drive, clock, hall):
+    store = hall.store
+    bob = Chatter(hall, "bob")
+    bob.say("before alice came")
+
+    async def scenario(h: Harness) -> None:
+        await h.shows("bob: before alice came")
+        bob.say("hello alice")
+        await h.shows("bob: hello alice")
+        h.type("/join games\r")
+        await until(lambda: h.client.conversation.room == "games")
+        bob.say("/join games")
+        bob.say("in games")
+        await h.shows("bob: in games")
+        h.type("/all to every room\r")
+        await h.shows("alice: to every room")
+        h.server_up = False
+        h.hall.shutdown()
+        await h.shows(DOWN)
+        h.hall = Hall(clock, rng=random.Random(5), store=store)  # back, on the same store
+        h.hall.restore()
+        Chatter(h.hall, "carol").say("while alice was away")
+        h.server_up = True
+        await until(lambda: h.client.conversation.room == "games", timeout=10)
+        await h.shows("carol: while alice was away")
+        await asyncio.sleep(0.1)  # the rejoined room's history, if it were shown
+        shown = h.screen.text()
+        for line in ("bob: before alice came", "bob: hello alice", "bob: in games", "alice: to every room"):
+            assert shown.count(line) == 1, line
+        assert shown.count("The last lines said in") == 2  # the lobby's, when alice came, and now with carol's
+        h.type("/history\r")  # asked for: shown whole
+        await h.shows("*** The last lines said in games:\n[")
+        await until(lambda: h.screen.text().count("bob: in games") == 2)
+        h.type("\x04")
+
+    assert drive(scenario, wait_online=False) == 0

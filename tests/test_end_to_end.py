@@ -258,6 +258,52 @@ def test_a_real_telnet_negotiation_is_answered_and_never_shown(server):
     alice.expect(r"tom: hi there\r\n")
 
 
+def test_lines_sent_before_the_client_closes_its_side_are_all_answered_then_it_closes(server):
+    """`printf 'zed\n\nhello from zed\n' | nc -N HOST PORT`: the name is looked up in the store (a thread)
+    while the rest has already come, and the client's end of input with it."""
+    bob = server.connect().login("bob")
+    zed = server.connect()
+    pasted = "".join(f"line {i}\n" for i in range(13))  # past the flood burst: the last ones wait their turn
+    zed.sock.sendall(f"zed\n\nhello from zed\n{pasted}and a last line without its end".encode())
+    zed.sock.shutdown(socket.SHUT_WR)
+    assert zed.closed(timeout=15)
+    answers = plain(zed.buffer)
+    said = ["hello from zed", *(f"line {i}" for i in range(13)), "and a last line without its end"]
+    assert re.findall(r"zed: (.*)\r\n", answers) == said
+    assert re.findall(r"zed: (.*)\r\n", bob.expect("zed left the chat")) == said
+    assert re.search(r"event=disconnect user=zed .*\| zed left the chat\.", server.log.read_text())
+
+
+def test_a_client_that_closes_its_side_at_a_prompt_is_closed_and_forgotten(server):
+    bob = server.connect().login("bob")
+    quiet = server.connect()
+    quiet.expect("What is your name")
+    quiet.sock.shutdown(socket.SHUT_WR)
+    assert quiet.closed()
+    named = server.connect()
+    named.sock.sendall(b"zed\n")
+    named.sock.shutdown(socket.SHUT_WR)
+    named.expect("Pick a colour")
+    assert named.closed()
+    bob.send("/who")
+    assert "zed" not in bob.expect(r"bob.*\n")
+    deadline = time.monotonic() + 5
+    while len(re.findall(r"closed before login", server.log.read_text())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(re.findall(r"connection from 127\.0\.0\.1:\d+ closed before login", server.log.read_text())) == 2
+
+
+def test_a_client_gone_altogether_with_lines_still_waiting_is_cleaned_up(server):
+    bob = server.connect().login("bob")
+    gone = server.connect().login("gone")
+    gone.sock.sendall("".join(f"line {i}\n" for i in range(40)).encode())  # most wait behind flood control
+    gone.sock.close()  # its FIN comes first; the first answer written to it is reset
+    bob.expect("gone left the chat", timeout=10)
+    later = server.connect().login("gone")  # the name is free again
+    later.send("/quit")
+    assert later.closed()
+
+
 def test_shutdown_tells_everyone_before_closing(server):
     alice = server.connect().login("alice")
     waiting = server.connect()

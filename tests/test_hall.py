@@ -336,3 +336,26 @@ def test_a_welcome_to_a_crowd_names_twenty_and_counts_the_rest(clock):
     welcome = newcomer.peer.text()
     assert "Online now: user0, user1," in welcome and "user19 and 10 more." in welcome
     assert "You are in the lobby with user0," in welcome and "user20" not in welcome
+
+
+def test_the_log_says_a_connection_closed_before_login_and_counts_in_good_english(hall, make_chatter):
+    from loguru import logger
+
+    lines: list[str] = []
+    sink = logger.add(lines.append, format="{message}")
+    try:
+        at_the_name = FakePeer("10.0.0.7:4000")
+        hall.connect(at_the_name).lost()
+        make_chatter("alice")
+        at_the_colour = FakePeer("10.0.0.8:4000")
+        session = hall.connect(at_the_colour)
+        session.line("zed")  # a name, then nothing
+        session.lost()
+        hall.shutdown()
+    finally:
+        logger.remove(sink)
+    text = "".join(lines)
+    assert "connection from 10.0.0.7:4000 closed before login" in text
+    assert "connection from 10.0.0.8:4000 closed before login" in text
+    assert " left the chat" not in text  # nobody without a name left
+    assert "shutting down: telling 1 connection\n" in text

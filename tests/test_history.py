@@ -59,13 +59,28 @@ def test_private_messages_are_never_stored(store, clock):
 
 def test_a_line_to_all_is_stored_once_and_shown_in_every_room(store, clock):
     hall = hall_on(store, clock)
-    chat(hall, clock, "alice", "/join games")
+    chat(hall, clock, "alice", "/join games", "anyone for chess?")
     chat(hall, clock, "bob", "/all hello everyone")
-    assert [line.room for line in store._lines] == ["*"]
+    assert [line.room for line in store._lines] == ["games", "*"]
     after = hall_on(store, clock)
     assert "[all] bob: hello everyone" in _welcome(after, "carol")
     dave = Chatter(after, "dave")
-    assert "[all] bob: hello everyone" in dave.say("/join games")
+    assert "[all] bob: hello everyone" not in dave.say("/join games")  # the lobby showed it to him
+    assert "[all] bob: hello everyone" in dave.say("/history")
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_room_made_after_a_line_to_all_never_shows_it(store, clock, restart):
+    hall = hall_on(store, clock)
+    chat(hall, clock, "bob", "/all hello everyone", "/join later", "said in later", "/leave")
+    if restart:
+        hall = hall_on(store, clock)
+    carol = Chatter(hall, "carol")
+    later = carol.say("/join later")
+    assert "said in later" in later and "hello everyone" not in later
+    assert "hello everyone" not in carol.say("/history")
+    newest = carol.say("/join newest")
+    assert "hello everyone" not in newest + carol.say("/history")
 
 
 def test_history_shows_the_last_n_lines_with_dates_on_earlier_days(store, clock):
@@ -117,11 +132,12 @@ def test_a_room_whose_lines_left_memory_gets_them_from_the_store(store, clock, m
     hall = hall_on(store, clock)
     alice = chat(hall, clock, "alice", "/join first", "said in first", "/join second", "/join third", "/leave")
     assert "first" not in hall.archive._kept  # pushed out of memory by the rooms after it
-    alice.read()
-    back = alice.say("/join first")
-    assert "alice: said in first" in back
     bob = Chatter(hall, "bob")
-    assert "alice: said in first" in bob.say("/join first")  # and kept in memory again
+    assert "alice: said in first" in bob.say("/join first")
+    carol = Chatter(hall, "carol")
+    assert "alice: said in first" in carol.say("/join first")  # and kept in memory again
+    alice.read()
+    assert "said in first" not in alice.say("/join first")  # she has seen it
 
 
 def test_the_page_gets_history_as_events_and_can_ask_for_what_it_missed(store, clock):
@@ -146,3 +162,43 @@ def _welcome(hall: Hall, name: str) -> str:
     session.line(name)
     session.line("blue")
     return person.peer.text()
+
+
+def test_moving_between_rooms_shows_only_the_lines_not_seen_yet(store, clock):
+    hall = hall_on(store, clock)
+    bob = chat(hall, clock, "bob", "first in the lobby", "/join games", "games one")
+    alice = chat(hall, clock, "alice")  # her welcome showed the lobby's lines
+    assert "games one" in alice.say("/join games")
+    carol = chat(hall, clock, "carol", "said while alice was away")
+    carol.say("/all to every room")
+    assert "[all] carol: to every room" in alice.read()  # live, in games
+    back = alice.say("/leave")
+    assert "said while alice was away" in back
+    assert "first in the lobby" not in back and "to every room" not in back
+    again = alice.say("/join games")
+    assert "The last lines" not in again  # nothing new in games: no history at all
+    alice.say("/leave")
+    bob.say("games two")
+    assert re.findall(r"(?:bob|carol): (.*)\r\n", alice.say("/join games")) == ["games two"]
+    assert "games one" in alice.say("/history")  # asked for: shown whole
+
+
+def test_the_lobby_has_every_line_to_every_room_even_one_said_before_anything_else(store, clock):
+    hall = hall_on(store, clock)
+    chat(hall, clock, "bob", "/all the first words on this server", "/join games", "in games")
+    alice = chat(hall, clock, "alice")
+    shown = alice.say("/history")
+    assert "[all] bob: the first words on this server" in shown and "in games" not in shown
+    carol = chat(hall_on(store, clock), clock, "carol")  # after a restart
+    assert "[all] bob: the first words on this server" in carol.say("/history")
+
+
+def test_what_a_session_remembers_of_the_rooms_it_left_stays_bounded(store, clock):
+    from chatroom.core.session import SEEN_ROOMS
+
+    hall = hall_on(store, clock, flood_rate=0)
+    tourist = Chatter(hall, "tourist")
+    for number in range(SEEN_ROOMS + 50):
+        tourist.say(f"/join room{number}")
+    assert len(tourist.session._seen) == SEEN_ROOMS
+    assert "room1" not in tourist.session._seen and f"room{SEEN_ROOMS + 48}" in tourist.session._seen

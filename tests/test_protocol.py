@@ -8,6 +8,7 @@ import weakref
 
 import pytest
 from twisted.internet.address import IPv4Address
+from twisted.internet.defer import Deferred
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -357,3 +358,25 @@ def test_a_closed_connection_is_freed_without_the_cycle_collector(login, factory
         assert session() is None and protocol() is None
     finally:
         gc.enable()
+
+
+def test_a_long_lines_error_comes_after_the_answers_to_the_lines_before_it(login, clock):
+    alice = login("alice")
+    earlier = b"".join(b"line %d\n" % i for i in range(14))  # past the flood burst: the last ones wait their turn
+    got = alice.send(earlier + b"x" * (MAX_LINE + 1) + b"\nafter\n")
+    for _ in range(50):
+        clock.advance(0.1)
+        got += alice.read()
+    assert re.findall(r"line \d+|longer than|after", got) == [f"line {i}" for i in range(14)] + ["longer than", "after"]
+
+
+def test_a_long_line_sent_with_the_login_is_refused_after_the_prompt_that_came_before_it(hall, factory):
+    waiting = Deferred()
+    hall.accounts.find = lambda name: waiting  # the store has not answered yet: a name is looked up
+    client = Client(factory)
+    client.read()
+    got = client.send(b"zed\n" + b"x" * (MAX_LINE + 1) + b"\nred\n")
+    assert got == ""
+    waiting.callback(None)
+    got = client.read()
+    assert re.findall(r"Pick a colour|longer than|Welcome", got) == ["Pick a colour", "longer than", "Welcome"]

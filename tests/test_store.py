@@ -80,6 +80,15 @@ class StoreTests(TestCase):
         assert [found.id for found in await store.lines("games", 2)] == [4, 5]  # the last two, oldest first
         assert [found.id for found in await store.lines("games", 10, after=4)] == [5]
 
+    async def test_a_line_to_every_room_is_read_back_only_in_rooms_spoken_in_before_it(self):
+        store = self.open()
+        for number, room in enumerate(["games", ALL_ROOMS, "later", ALL_ROOMS, "games"], 1):
+            store.append(line(number, room, kind="all" if room == ALL_ROOMS else "chat"))
+        assert [found.id for found in await store.lines("games", 10)] == [1, 2, 4, 5]
+        assert [found.id for found in await store.lines("later", 10)] == [3, 4]  # made after line 2
+        assert await store.lines("newest", 10) == []  # never spoken in: made after both
+        assert [found.id for found in await store.lines("later", 1, after=3)] == [4]
+
     async def test_a_read_sees_every_line_appended_before_it(self):
         store = self.open()
         for number in range(1, 501):

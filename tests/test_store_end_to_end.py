@@ -175,8 +175,7 @@ LOBBY_LINES = [
     ("chat", "alice", "lobby line two"),
     ("chat", "bob", "lobby line three"),
 ]
-GAMES_LINES = [
-    ("all", "alice", "hello every room"),
+GAMES_LINES = [  # the line to every room was shown in the lobby's history: not again in games'
     ("chat", "carol", "games line one"),
     ("action", "carol", "rolls the dice"),
 ]
@@ -187,7 +186,7 @@ LOBBY_TEXT = [
     "alice: lobby line two",
     "bob: lobby line three",
 ]
-GAMES_TEXT = ["[all] alice: hello every room", "carol: games line one", "* carol rolls the dice"]
+GAMES_TEXT = ["carol: games line one", "* carol rolls the dice"]
 
 
 def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
@@ -254,6 +253,7 @@ def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
     dave.send("/join games")
     joined = dave.expect(r"(?s)You are in games, alone\..*?\(end of recent lines\)\r\n")
     in_order(joined, ["The last lines said in games:", *GAMES_TEXT])
+    assert "hello every room" not in joined
     assert f"{GREEN}carol\x1b[0m: games line one" in dave.raw.decode()
     dave.fence()
     assert not any(secret in plain(dave.raw) for secret in PRIVATE)

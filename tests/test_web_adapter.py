@@ -183,6 +183,25 @@ def test_a_message_over_max_line_gets_an_error_and_the_connection_stays(web):
     assert "xxxxx" not in telnet.expect("webby: still here")
 
 
+def test_an_ack_follows_lines_that_waited_behind_flood_control(web):
+    page = log_in(web.web_port, "webby")
+    for i in range(12):  # past the flood burst: the last ones wait their turn
+        page.line(f"line {i}", **({"ref": "last"} if i == 11 else {}))
+    events = page.until_type("ack", timeout=10)
+    assert [e["text"] for e in events if e["type"] == "chat"] == [f"line {i}" for i in range(12)]
+
+
+def test_an_over_long_messages_error_comes_after_the_answers_to_the_lines_before_it(web):
+    page = log_in(web.web_port, "webby")
+    for i in range(12):  # past the flood burst: the last ones wait their turn
+        page.line(f"line {i}")
+    page.line("x" * 201)
+    page.line("after")
+    events = page.until(lambda e: e.get("text") == "after", timeout=10)
+    order = [e["text"] if e["type"] == "chat" else "error" for e in events if e["type"] in ("chat", "error")]
+    assert order == [f"line {i}" for i in range(12)] + ["error", "after"]
+
+
 @pytest.mark.parametrize(
     ("payload", "opcode", "problem"),
     [

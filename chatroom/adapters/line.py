@@ -11,9 +11,10 @@ import os
 from typing import TYPE_CHECKING
 
 from loguru import logger
-from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.interfaces import IDelayedCall, IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol, ServerFactory
 from twisted.protocols.basic import LineReceiver
+from zope.interface import implementer
 
 from chatroom.adapters.connections import Connections
 from chatroom.adapters.sending import SendBacklog, WriteBatch
@@ -59,8 +60,16 @@ class LineEndings:
         return data.replace(b"\r\n", b"\n").replace(b"\r\0", b"\n").replace(b"\r", b"\n")
 
 
+@implementer(IHalfCloseableProtocol)
 class ChatProtocol(LineReceiver):
-    """A `Peer` of the core for a terminal: it takes each event's telnet rendering."""
+    """A `Peer` of the core for a terminal: it takes each event's telnet rendering.
+
+    Half-closeable: a client that closes its side after sending (`nc -N`, a
+    script's shutdown(SHUT_WR)) still has every line it sent answered, in
+    order, before the server closes; without it Twisted calls connectionLost
+    at the client's FIN, and lines still waiting (a name being looked up in
+    the store) were thrown away.
+    """
 
     delimiter = b"\n"
     panels = False
@@ -77,6 +86,7 @@ class ChatProtocol(LineReceiver):
         self._after_long_line = b""
         self._cut_off = False
         self._closing: IDelayedCall | None = None  # set once the server has said goodbye
+        self._read_closed = False  # the client closed its side: it sends nothing more
         self._pending: list[bytes] = []  # sent since the last flush, not yet written
         self._ignored = 0  # bytes read and dropped since the server said goodbye
         self._direct = False  # whether flush may write to the socket itself
@@ -207,10 +217,32 @@ class ChatProtocol(LineReceiver):
         self._clear = False
         self._closing = self.hall.clock.callLater(LINGER, self.transport.abortConnection)
         half_close = getattr(self.transport, "loseWriteConnection", None)
-        if half_close is not None:
+        if half_close is not None and not self._read_closed:
             half_close()
-        else:  # a transport that cannot half-close (TLS, say)
+        else:  # nothing more can come in, or a transport that cannot half-close (TLS, say)
             self.transport.loseConnection()
+
+    # IHalfCloseableProtocol: the client closed its side, or (once we closed ours) we did.
+
+    def readConnectionLost(self) -> None:
+        """The client sent all it will: what it sent is handled in order, then the connection closes.
+
+        A last line without its line end counts as a line. A client that
+        closed its socket altogether is told nothing it can read: the first
+        write to it fails, and Twisted reports the connection lost.
+        """
+        self._read_closed = True
+        if self._closing is not None:  # the goodbye was said; this is the client closing after it
+            self.transport.loseConnection()
+            return
+        rest = self.clearLineBuffer()
+        if rest and not self._discarding:
+            self.lineReceived(rest)
+            self._batch.flush()
+        self.session.input_ended()
+
+    def writeConnectionLost(self) -> None:
+        """Our side is closed (see disconnect): the client's end, or LINGER, ends the connection."""
 
     # Bytes in.
 

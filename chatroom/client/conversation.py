@@ -18,6 +18,7 @@ from chatroom.client.events import (
 )
 from chatroom.client.login import PASSWORD, Login
 from chatroom.client.names_seen import NamesSeen
+from chatroom.client.shown import ShownLines
 from chatroom.core.colours import Colour
 from chatroom.core.commands import COMMANDS
 from chatroom.core.names import name_key
@@ -55,6 +56,7 @@ class Heard:
     events: list[Event]
     answer: str | None  # a line to send for the person: a login answer, or rejoining their room
     secret: bool = False  # the answer is a password: never shown, never written down
+    show: tuple[str, ...] = ()  # the lines to show for it: none (shown before, see ShownLines), it, or more
 
 
 class Conversation:
@@ -89,6 +91,7 @@ class Conversation:
         self.room: str | None = None
         self._room_to_rejoin: str | None = None
         self.names = NamesSeen()
+        self.shown = ShownLines()
         self.kicked: str | None = None
         self.turned_away: str | None = None  # why the server ended the login (too many wrong passwords)
         self.login = Login()
@@ -108,6 +111,7 @@ class Conversation:
         self.kicked = self.turned_away = None
         colour = self.colour.name if self.colour else ("" if self.server_picks_colour else None)
         self.login = Login(self.name, colour, self.password)
+        self.shown.new_connection()
 
     def connection_lost(self) -> None:
         """Offline, in no room; the room is remembered, to go back to after logging in again."""
@@ -127,12 +131,14 @@ class Conversation:
             self._follow(event)
             if isinstance(event, InRoom) and self._room_to_rejoin:  # logged in, and placed in the lobby
                 answer, self._room_to_rejoin = f"/join {self._room_to_rejoin}", None
-        return Heard(events, answer, secret)
+        return Heard(events, answer, secret, tuple(self.shown.show(raw, self.room)))
 
     def said(self, line: str) -> None:
         """The person sent `line`."""
         if self.person_types_password:
             self._typed_password = line
+        elif self.online:
+            self.shown.person_spoke()
         self.login.person_answered()
 
     def _follow(self, event: Event) -> None:

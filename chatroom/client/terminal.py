@@ -227,7 +227,8 @@ class TerminalClient:
         self.backoff.connected()
         while (raw := await connection.read_line()) is not None:
             heard = self.conversation.hear(raw)
-            self.screen.server_line(raw)
+            for line in heard.show:  # a room's lines shown before this connection are not shown again
+                self.screen.server_line(line)
             login = self.conversation.login
             if login.wrong_password and self.conversation.password_given:  # from a file: asking again is no use
                 self.failure = f"wrong password for {login.wrong_password}"

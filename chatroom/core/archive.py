@@ -13,6 +13,7 @@ from collections import OrderedDict, deque
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from twisted.internet.defer import gatherResults
 
 from chatroom.core.colours import find_colour
 from chatroom.core.events.model import Action, Chat, History, Name, Stamp, ToAll
@@ -20,6 +21,8 @@ from chatroom.core.names import name_key
 from chatroom.store.interface import ALL_ROOMS, StoredLine
 
 if TYPE_CHECKING:
+    from twisted.internet.defer import Deferred
+
     from chatroom.core.events.model import Event, Stamper
     from chatroom.core.room import Room
     from chatroom.core.session import Session
@@ -39,15 +42,14 @@ class Archive:
 
     def restore(self, lobby: Room) -> None:
         """Before anyone connects: the last lines of the rooms spoken in most recently, from the store."""
-        lines = self.store.recent_lines(self.per_room, KEPT_ROOMS)
         self._kept[lobby.key] = lobby.history
-        for line in lines:
-            if line.room_key != ALL_ROOMS:
-                self._kept.setdefault(line.room_key, deque(maxlen=self.per_room))
-        for line in lines:  # a line to every room goes to every room that was there
+        for line in self.store.recent_lines(self.per_room, KEPT_ROOMS):  # oldest first
             event = event_of(line)
-            for key in self._kept if line.room_key == ALL_ROOMS else (line.room_key,):
-                self._kept[key].append(event)
+            if line.room_key != ALL_ROOMS:
+                self._kept.setdefault(line.room_key, deque(maxlen=self.per_room)).append(event)
+                continue
+            for kept in self._kept.values():  # the lobby, and the rooms spoken in before it (see Store.lines)
+                kept.append(event)
 
     def lines_for(self, room_key: str) -> deque[Event] | None:
         """The kept lines of a room being opened, or None if the store must be asked for them."""
@@ -90,8 +92,9 @@ class Archive:
             newer = list(room.history)
             room.history.clear()
             room.history.extend([event_of(line) for line in lines] + newer)
-            if lines and session.room is room:
-                session.deliver(History(self.stamp(), room.name, room.title, tuple(room.history)))
+            unseen = session.unseen(room.key, room.history) if session.room is room else ()
+            if unseen:
+                session.deliver(History(self.stamp(), room.name, room.title, unseen))
 
         self.store.lines(room.key, self.per_room).addCallbacks(got, self._unreadable)
 
@@ -119,7 +122,20 @@ class Archive:
             session.error("The history cannot be read just now; try again in a moment.")
 
         # The session's next lines wait for the answer, so it comes where it was asked for.
-        session.wait(self.store.lines(room.key, limit, after).addCallback(got), failed)
+        session.wait(self._lines(room, limit, after).addCallback(got), failed)
+
+    def _lines(self, room: Room, limit: int, after: int) -> Deferred[list[StoredLine]]:
+        """A room's stored lines; the lobby, which always exists, has every line to every room."""
+        if not room.is_lobby:
+            return self.store.lines(room.key, limit, after)
+        # The store gives lines to every room from a room's first line on (Store.lines): ask for them apart.
+        asked = [self.store.lines(room.key, limit, after), self.store.lines(ALL_ROOMS, limit, after)]
+
+        def merged(found: list[list[StoredLine]]) -> list[StoredLine]:
+            by_id = {line.id: line for lines in found for line in lines}  # the lobby's answer has some of them too
+            return [by_id[number] for number in sorted(by_id)][-limit:]
+
+        return gatherResults(asked, consumeErrors=True).addCallback(merged)
 
     def _unreadable(self, failure) -> None:
         logger.bind(event="store").error("cannot read the history: {}", failure.getErrorMessage())

@@ -226,6 +226,7 @@ class Hall:
         everyone = (s.name for room in self.rooms.values() for s in room.members)
         welcome.append(f"Online now: {some_names(everyone, others)}." if others else "Nobody else is here yet.")
         session.notice(*welcome)
+        session.since = self.stamp.last + 1
         if session.peer.panels:
             self.panels.watch(session)
         self._enter_room(session, self.lobby)
@@ -291,8 +292,9 @@ class Hall:
         if room.topic:
             lines.append(f"Topic: {room.topic}")
         session.notice(*lines)
-        if room.history:
-            session.deliver(History(self.stamp(), room.name, room.title, tuple(room.history)))
+        unseen = session.unseen(room.key, room.history)
+        if unseen:  # lines shown before, here or when this person was in the room last, are not shown again
+            session.deliver(History(self.stamp(), room.name, room.title, unseen))
         self.panels.you(session)
         self.panels.changed([room])
         self._announce_move(room, f"{session.name} joined {room.title}.", len(room.members), skip=session)
@@ -303,6 +305,7 @@ class Hall:
             return
         del room.members[session]
         session.room = None
+        session.shown_up_to(room.key, self.stamp.last)
         logger.bind(event="leave", user=session.name, room=room.name).info("{} left {}", session.name, room.name)
         if not room.members and not room.is_lobby:
             del self.rooms[room.key]
@@ -492,7 +495,11 @@ class Hall:
 
     def disconnected(self, session: Session, why: str = "") -> None:
         """The connection is gone or going; the room hears it, and `why` if the server knows."""
-        self.remove(session, f"{session.name} left the chat" + (f" ({why})." if why else "."))
+        because = f" ({why})" if why else ""
+        if not session.online:  # still at a prompt: no room to tell, and maybe no name yet
+            self.remove(session, None, f"connection from {session.peer.address} closed before login{because}")
+            return
+        self.remove(session, f"{session.name} left the chat{because}.")
 
     def time_out(self, session: Session) -> None:
         """The connection did not finish logging in in time."""
@@ -523,8 +530,9 @@ class Hall:
         self.remove(session, announcement)
         session.peer.disconnect()
 
-    def remove(self, session: Session, announcement: str | None) -> None:
-        """Forget `session`; its room hears `announcement`. Safe to call twice."""
+    def remove(self, session: Session, announcement: str | None, logged: str | None = None) -> None:
+        """Forget `session`; its room hears `announcement`; the log says `logged` (or the announcement).
+        Safe to call twice."""
         if session not in self.sessions:
             return
         self.sessions.remove(session)
@@ -535,7 +543,7 @@ class Hall:
         session.reply_to = None  # so one gone session never keeps a chain of others alive
         session.end()
         logger.bind(event="disconnect", user=session.name, addr=session.peer.address).info(
-            "{}", announcement or f"{session.name or session.peer.address} disconnected"
+            "{}", logged or announcement or f"{session.name or session.peer.address} disconnected"
         )
 
     # What operators and room owners do.
@@ -614,7 +622,9 @@ class Hall:
 
     def shutdown(self, message: str = "The server is going down. Goodbye!") -> None:
         """Tell everyone, then close every connection (no one-by-one leave notices)."""
-        logger.bind(event="shutdown").warning("shutting down: telling {} connections", len(self.sessions))
+        count = len(self.sessions)
+        plural = "" if count == 1 else "s"
+        logger.bind(event="shutdown").warning("shutting down: telling {} connection{}", count, plural)
         goodbye = Goodbye(self.stamp(), message, will_return=True)
         for session in list(self.sessions):
             self.show_out(session, goodbye, None)

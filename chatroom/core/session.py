@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
@@ -74,6 +75,7 @@ class Host(Protocol):
 
 
 NONE_PROVEN: frozenset[str] = frozenset()
+SEEN_ROOMS = 100  # rooms a session remembers what it was shown in; past that, the oldest shows its lines again
 
 # Lines kept while a session waits (a name looked up, a password checked: milliseconds); a client still
 # sending this many by then is a script, not a person.
@@ -86,6 +88,14 @@ COLOUR_PROMPT = "Pick a colour for your name (a name or number; Enter picks one)
 PASSWORD_PROMPT = "Password for {name}:"  # after the name of a registered name; then no colour prompt
 WRONG_PASSWORD = "Wrong password for {name}."  # said before the password prompt comes again
 TOO_MANY_TRIES = "Three wrong passwords for {name}. Goodbye!"  # the last words: the connection closes
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """A line the adapter could not take (too long): it waits in line like the others, so its error comes
+    after the answers to the lines sent before it."""
+
+    error: str
 
 
 class Session:
@@ -104,17 +114,23 @@ class Session:
         # every session can start with the same empty one (each new empty set or frozenset takes 216 bytes).
         self.proven: frozenset[str] = NONE_PROVEN
         self.operator = False  # logged in with the password of a name the host made an operator
+        # What this screen has shown, so a room's recent lines are shown once: room key -> the id up to which
+        # everything said there was shown (or was older than what was), oldest first. None until it leaves a room.
+        self._seen: dict[str, int] | None = None
+        self.since = 0  # the first event id after logging in: every line to every room from then on was shown live
+        self.to_all_seen = 0  # the same as `seen` for lines to every room said before `since`, shown in a history
         self._handle: Callable[[str], None] = self._answer_name
         self._busy = 0  # work this session waits on (a name looked up, a password checked)
         self._wrong_passwords = 0
         # Lines that came meanwhile, and `then`s, in order. Lists, not deques, here and for _held: they are
         # short, and an empty deque takes 760 bytes, 7 MB for 10,000 idle clients.
-        self._later: list[str | Callable[[], None]] = []
+        self._later: list[str | Unsent | Callable[[], None]] = []
         rate, burst = hall.settings.flood_rate, hall.settings.flood_burst
         self._bucket = TokenBucket(rate, burst, hall.clock) if rate else None  # a rate of 0: no flood limit
-        self._held: list[str] = []  # lines waiting behind the flood limit, oldest first
+        self._held: list[str | Unsent | Callable[[], None]] = []  # lines (and `then`s) behind the flood limit
         self._release_call: IDelayedCall | None = None
         self._login_call: IDelayedCall | None = None
+        self._input_ended = False  # the client sends nothing more: once its lines are handled, it is closed
 
     @property
     def room_name(self) -> str | None:
@@ -136,7 +152,7 @@ class Session:
         if self.hall.settings.login_timeout:
             self._login_call = self.hall.clock.callLater(self.hall.settings.login_timeout, self.hall.time_out, self)
 
-    def line(self, raw: str) -> None:
+    def line(self, raw: str | Unsent) -> None:
         """One line from the client, decoded but not yet cleaned; past the flood limit it waits its turn."""
         if self._handle is _ignore:  # the hall has let this session go; lines still in flight are dropped
             return
@@ -150,10 +166,10 @@ class Session:
         else:
             self._run(raw)
 
-    def _may_go_now(self, raw: str) -> bool:
-        return self._bucket is None or not raw.strip() or self._bucket.take()
+    def _may_go_now(self, raw: str | Unsent | Callable[[], None]) -> bool:
+        return self._bucket is None or not isinstance(raw, str) or not raw.strip() or self._bucket.take()
 
-    def _hold(self, raw: str) -> None:
+    def _hold(self, raw: str | Unsent) -> None:
         settings = self.hall.settings
         if not self._held:
             self.notice(
@@ -161,7 +177,7 @@ class Session:
                 f"follow at that pace. With over {settings.flood_queue} lines waiting you would be disconnected."
             )
         self._held.append(raw)
-        if len(self._held) > settings.flood_queue:
+        if sum(not callable(waiting) for waiting in self._held) > settings.flood_queue:
             self.hall.kick(self, "flooding")
         else:
             self._release_later()
@@ -169,15 +185,22 @@ class Session:
     def _release(self) -> None:
         """Send waiting lines as the bucket allows, and come back for the rest."""
         self._release_call = None
-        while self._held and not self._busy and self._bucket.take():
+        while self._held and not self._busy and self._may_go_now(self._held[0]):
             self._run(self._held.pop(0))
         self._release_later()
+        self._close_if_done()
 
     def _release_later(self) -> None:
         if self._held and not self._busy and self._release_call is None:
             self._release_call = self.hall.clock.callLater(self._bucket.wait(), self._release)
 
-    def _run(self, raw: str) -> None:
+    def _run(self, raw: str | Unsent | Callable[[], None]) -> None:
+        if isinstance(raw, Unsent):
+            self.error(raw.error)
+            return
+        if not isinstance(raw, str):  # a `then`, reached in turn
+            raw()
+            return
         try:
             self._handle(raw)
         except Exception:
@@ -197,20 +220,33 @@ class Session:
             self._busy -= 1
             while self._later and not self._busy:
                 waiting = self._later.pop(0)
-                if isinstance(waiting, str):
+                if isinstance(waiting, str | Unsent):
                     self.line(waiting)
                 else:
-                    waiting()
+                    self.then(waiting)
             self._release_later()
+            self._close_if_done()
 
         work.addErrback(failed).addBoth(done)
 
     def then(self, step: Callable[[], None]) -> None:
-        """Run `step` once everything this session has been sent so far is handled (an ack, say)."""
+        """Run `step` once everything this session has been sent so far is handled (an ack, say): lines
+        waiting for work or behind the flood limit included."""
         if self._busy:
             self._later.append(step)
+        elif self._held:
+            self._held.append(step)
         else:
             step()
+
+    def input_ended(self) -> None:
+        """The client closed its side after sending: its lines still waiting are handled, then it is closed."""
+        self._input_ended = True
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self._input_ended and (self._handle is _ignore or not (self._busy or self._later or self._held)):
+            self.peer.disconnect()  # then the connection's end tells the hall, as any other end does
 
     def lost(self) -> None:
         """The connection is gone."""
@@ -225,7 +261,8 @@ class Session:
         self.notice("Ctrl-C does nothing here: type /quit to leave.")
 
     def line_too_long(self, limit: int) -> None:
-        self.error(f"That line was longer than {limit} bytes and was not sent.")
+        """A line over the limit came (and was dropped) here, among the others: its error takes its place."""
+        self.line(Unsent(f"That line was longer than {limit} bytes and was not sent."))
 
     # Speaking to this one person.
 
@@ -241,6 +278,32 @@ class Session:
     def _tell(self, event: Event) -> None:
         self.hall.settle()  # lines gathered before this (see Hall.together) go first: things come in order
         self.deliver(event)
+
+    # What this screen has shown.
+
+    def shown_up_to(self, room_key: str, last_id: int) -> None:
+        """Leaving a room: everything said there up to event `last_id` was shown, or came before what was."""
+        if self._seen is None:
+            self._seen = {}
+        self._seen.pop(room_key, None)
+        self._seen[room_key] = last_id
+        if len(self._seen) > SEEN_ROOMS:  # a script touring rooms must not grow it without end
+            del self._seen[next(iter(self._seen))]
+
+    def unseen(self, room_key: str, lines: Iterable[Event]) -> tuple[Event, ...]:
+        """Of a room's recent `lines` (oldest first), those this screen has not shown; they count as shown now."""
+        up_to = self._seen.get(room_key, 0) if self._seen else 0
+        to_all_up_to = max(up_to, self.to_all_seen)
+        fresh = tuple(
+            line
+            for line in lines
+            if line.stamp.id > (to_all_up_to if line.kind == "all" else up_to)
+            and not (line.kind == "all" and line.stamp.id >= self.since)  # a line to every room came here live
+        )
+        for line in fresh:
+            if line.kind == "all":  # said before logging in, shown in this room: not again in the next
+                self.to_all_seen = max(self.to_all_seen, line.stamp.id)
+        return fresh
 
     # Identity, set by the hall.
 

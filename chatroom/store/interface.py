@@ -89,7 +89,11 @@ class Store(Protocol):
         """Keep a line; never blocks. It is on disk within a second."""
 
     def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
-        """The last `limit` lines of a room (lines to every room included) with ids above `after`, oldest first."""
+        """The last `limit` lines of a room with ids above `after`, oldest first.
+
+        Lines to every room (ALL_ROOMS) are included from the room's first line on: a store knows a room only
+        by what was said in it, and a room made after a line to every room must not show it.
+        """
 
     def account(self, key: str) -> Deferred[Account | None]:
         """The registered name whose key is `key`, if any."""

@@ -32,7 +32,14 @@ class MemoryStore:
         self._by_room[line.room_key].append(line)
 
     def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
-        kept = [line for line in self._lines if line.room_key in (room_key, ALL_ROOMS) and line.id > after]
+        own = self._by_room.get(room_key)
+        first = own[0].id if own else None  # lines to every room count from the room's first line (see Store)
+        kept = [
+            line
+            for line in self._lines
+            if line.id > after
+            and (line.room_key == room_key or (line.room_key == ALL_ROOMS and first is not None and line.id > first))
+        ]
         return succeed(kept[-limit:] if limit else [])
 
     def account(self, key: str) -> Deferred[Account | None]:

@@ -136,8 +136,9 @@ class SqliteStore:
     def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
         def read(connection: sqlite3.Connection) -> list[StoredLine]:
             rows = connection.execute(
-                f"SELECT {_LINE_COLUMNS} FROM lines WHERE room_key IN (?, ?) AND id > ? ORDER BY id DESC LIMIT ?",
-                (room_key, ALL_ROOMS, after, limit),
+                f"SELECT {_LINE_COLUMNS} FROM lines WHERE room_key IN (?, ?) AND id > ?"
+                " AND (room_key = ? OR id > (SELECT min(id) FROM lines WHERE room_key = ?)) ORDER BY id DESC LIMIT ?",
+                (room_key, ALL_ROOMS, after, room_key, room_key, limit),
             ).fetchall()
             return [StoredLine(*row) for row in reversed(rows)]
 

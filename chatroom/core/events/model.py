@@ -48,6 +48,11 @@ class Stamper:
         self._next += 1
         return stamp
 
+    @property
+    def last(self) -> int:
+        """The id of the last event stamped (0: none yet)."""
+        return self._next - 1
+
     def follow(self, last_id: int) -> None:
         """Number on after `last_id` (the last line a store kept from before a restart)."""
         self._next = max(self._next, last_id + 1)
