@@ -37,12 +37,12 @@ class StoreService(Service):
             self.store.open()
             self.hall.restore()
         except sqlite3.Error as problem:  # a file of the right version that is not as it should be
-            self._refuse(f"{self.store.path} cannot be used as the store: {problem}")
+            self._refuse(f"{self.store.where} cannot be used as the store: {problem}")
         except StoreError as problem:
             self._refuse(str(problem))
         self.store.start()
         self.passwords.start()
-        logger.bind(event="store").info("history and registered names in {}", self.store.path)
+        logger.bind(event="store").info("history and registered names in {}", self.store.where)
 
     def _refuse(self, problem: str) -> None:
         logger.bind(event="store").error("{}", problem)
