@@ -10,7 +10,7 @@ If the database cannot be written (a full disk, a removed file, a database
 server gone), chat goes on, the log says so once, the lines wait in memory (up
 to MAX_WAITING), and writing resumes by itself when it can. A subclass says
 how to reach its database (`_ready`), how to write a batch (`_insert`), and
-which errors mean "not now" (`_failures`).
+which errors mean "not now" (`errors`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def row_of(line: StoredLine) -> tuple:
 
 
 class QueuedStore:
-    _failures: ClassVar[tuple[type[Exception], ...]]  # errors that mean "cannot write now; try again later"
+    errors: ClassVar[tuple[type[Exception], ...]]  # errors that mean "the database cannot be used now"
 
     def __init__(self, reactor: IReactorFromThreads, history_days: int):
         self.reactor = reactor
@@ -160,7 +160,7 @@ class QueuedStore:
         try:
             self._ready()
             work()
-        except self._failures as problem:
+        except self.errors as problem:
             self._after_failure()
             if not self._failing:
                 self._failing = True

@@ -50,7 +50,7 @@ def schema(name: str) -> str:
 
 
 class SqliteStore(QueuedStore):
-    _failures: ClassVar = (sqlite3.Error, OSError)
+    errors: ClassVar = (sqlite3.Error, OSError)
     slot = 0  # one server process per file
 
     def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30):
