@@ -124,3 +124,21 @@ def lab(tmp_path):
         yield lab
     finally:
         lab.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql_cluster():
+    """A throwaway PostgreSQL 15 for the whole run (tests/postgresql_cluster.py), stopped at the end."""
+    from postgresql_cluster import Cluster
+
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def postgresql(postgresql_cluster):
+    """A new, empty database of the test's own, with a role of its own (its password: `.password`)."""
+    return postgresql_cluster.database()
