@@ -32,6 +32,7 @@ def _env() -> dict[str, str]:
     """chatroom-admin's environment: this run's (PGPASSWORD for a PostgreSQL store, say), and this checkout."""
     return dict(os.environ, PYTHONPATH=str(REPO))
 
+
 HHMM = r"\d\d:\d\d"  # how a ban or a mute says until when, on the same day
 
 
