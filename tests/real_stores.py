@@ -30,9 +30,21 @@ class Handoff:
     def callFromThread(self, function, *args, **kwargs) -> None:  # noqa: N802 -- IReactorFromThreads
         self.calls.put((function, args, kwargs))
 
+    def callLater(self, seconds, function, *args, **kwargs):  # noqa: N802 -- IReactorTime, for a read's timeout
+        """Never fires: the machine waits for each answer itself (WAIT)."""
+        return _NeverCalled()
+
     def run_one(self) -> None:
         function, args, kwargs = self.calls.get(timeout=WAIT)
         function(*args, **kwargs)
+
+
+class _NeverCalled:
+    def active(self) -> bool:
+        return True
+
+    def cancel(self) -> None:
+        pass
 
 
 class RealStore:

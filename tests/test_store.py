@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 import time
@@ -20,6 +21,7 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from chatroom.store import postgresql
 from chatroom.store.interface import ALL_ROOMS, NAME, SLOTS, Account, Ban, Mute, StoredLine
 from chatroom.store.postgresql import CONNECT_SECONDS, LOCKS, PostgresStore
 from chatroom.store.postgresql import LATEST as PG_LATEST
@@ -327,6 +329,25 @@ class PostgresStoreTests(StoreContract, TestCase):
         assert self.log.count("cannot write") == 1 and self.log.count("again") == 1  # said once each
         assert self.database.password not in "".join(self.log.lines)
         assert [found.id for found in await store.lines("lobby", 3)] == [98, 99, 100]
+
+    async def test_a_postgresql_that_stops_answering_fails_a_read_in_time_and_loses_no_line(self):
+        self.patch(postgresql, "READ_SECONDS", 2)
+        store = self.open()
+        store.append(line(1))
+        await self.until(lambda: len(self.rows()) == 1)
+        [(backend,)] = self.rows("SELECT pid FROM pg_stat_activity WHERE application_name = 'chatroom'")
+        os.kill(backend, signal.SIGSTOP)  # the store's connection is up, and nothing answers on it
+        try:
+            store.append(line(2))
+            await deferLater(reactor, 0.5)  # the writer is stuck in its INSERT
+            asked = time.monotonic()
+            with pytest.raises(StoreError, match=r"did not answer within 2 s"):
+                await store.lines("lobby", 10)
+            assert time.monotonic() - asked < 3
+        finally:
+            os.kill(backend, signal.SIGCONT)
+        await self.until(lambda: len(self.rows()) == 2)
+        assert [found.id for found in await store.lines("lobby", 10)] == [1, 2]  # and reads answer again
 
     async def test_a_batch_written_again_after_a_lost_acknowledgement_is_not_doubled_nor_refused(self):
         store = self.open()

@@ -19,7 +19,9 @@ NOTHING, so one whose commit was made but not acknowledged before the
 connection broke is not a failure the second time: nothing is lost and
 nothing is doubled. A read someone waits for meanwhile fails at once with the
 reason (connection refused), or within CONNECT_SECONDS (a network cut: TCP
-keepalives and tcp_user_timeout end a dead connection), never a hang.
+keepalives and tcp_user_timeout end a dead connection), and in any case
+within READ_SECONDS (a PostgreSQL that accepts but never answers): never a
+hang. The lines said meanwhile wait, and are written once it answers again.
 
 Event ids, when several processes write one history: an id is made by the
 process that hears the line, at once (chatroom.core.events.model.Stamper):
@@ -50,15 +52,16 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg2
 from loguru import logger
 from psycopg2.extras import execute_values
+from twisted.python.failure import Failure
 
 from chatroom.store.interface import ALL_ROOMS, SLOTS, Account, Ban, Mute, StoredLine
 from chatroom.store.queued import BATCH, QueuedStore, one_line
@@ -68,9 +71,12 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
     from twisted.internet.interfaces import IReactorFromThreads
 
+T = TypeVar("T")
+
 LATEST = 1  # the schema version this code writes; schema/postgresql/v1.sql
 CONNECT_SECONDS = 5  # the longest a connection (or a dead one's last write) is waited for
 STATEMENT_SECONDS = 30
+READ_SECONDS = 10  # a read someone waits for fails after this long, whatever PostgreSQL is doing (or not)
 LOCKS = 0x63686174  # "chat": the first key of this store's advisory locks
 SCHEMA_LOCK = -1  # second key of the lock held while the schema is made or upgraded; slots are 0..SLOTS-1
 
@@ -169,7 +175,7 @@ def _prepare(connection, where: str) -> None:
 class PostgresStore(QueuedStore):
     errors: ClassVar = (psycopg2.Error, StoreError)
 
-    def __init__(self, url: str, reactor: IReactorFromThreads, history_days: int = 30):
+    def __init__(self, url: str, reactor: IReactorFromThreads, history_days: int = 30):  # and IReactorTime
         super().__init__(reactor, history_days)
         self.url = url
         self.where = shown(url)
@@ -246,6 +252,14 @@ class PostgresStore(QueuedStore):
 
     def lift_mute(self, key: str) -> Deferred[None]:
         return self._call(lambda connection: lift_mute(connection, key))
+
+    def _call(self, work: Callable[[Any], T]) -> Deferred[T]:
+        """As queued.py's, but the one who waits hears within READ_SECONDS (a later answer is dropped)."""
+
+        def too_long(result, seconds: float) -> Failure:
+            return Failure(StoreError(f"{self.where} did not answer within {seconds:g} s"))
+
+        return super()._call(work).addTimeout(READ_SECONDS, self.reactor, onTimeoutCancel=too_long)
 
     # The store's thread (queued.py).
 
