@@ -26,6 +26,7 @@ import pytest
 from moderation_lab import Telnet, wait_until
 
 from chatroom.core.names import name_key
+from chatroom.store.interface import SLOTS
 from conftest import STORE_KINDS, plain
 from postgresql_cluster import free_port
 from test_end_to_end import REPO, TWISTD, Server
@@ -956,3 +957,24 @@ def test_a_postgresql_store_that_cannot_be_used_stops_the_server_with_one_line_a
     assert "Traceback" not in said
     assert postgresql.password not in said and "Wrong-Secret-0042" not in said
     assert_nowhere(lab.folder, [postgresql.password, "Wrong-Secret-0042"])  # nor in the log
+
+
+@pytest.mark.parametrize("store_kind", ["postgresql"])
+def test_two_servers_on_one_postgresql_never_share_an_id_and_the_history_keeps_the_order_said(lab):
+    first, second = lab.start(), lab.start()  # two processes, one database (each its own hall until issue 17)
+    alice, bob = lab.connect(first).login("alice"), lab.connect(second).login("bob")
+    said = []
+    for n in range(10):  # turns: each line is said after the one before it was seen
+        for speaker, name in ((alice, "alice"), (bob, "bob")):
+            text = f"turn {n} of {name}"
+            speaker.send(text)
+            speaker.expect(f"{name}: {text}")
+            said.append(text)
+            time.sleep(0.002)
+    wait_until(lambda: len(lab.stored()) == 20, "both servers' lines in the database")
+    assert [text for _, _, _, text in lab.stored()] == said  # in the order of their ids: the order said
+    ids = [found for (found,) in lab.query("SELECT id FROM lines")]
+    assert len(set(ids)) == 20 and len({found % SLOTS for found in ids}) == 2  # one slot per process
+    carol = lab.connect(lab.start()).login("carol")  # a third process reads what both wrote
+    carol.send("/history 20")
+    in_order(carol.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n"), said)
