@@ -6,7 +6,8 @@ never in an error: the store is named everywhere by its URL without it.
 
 The driver is psycopg2 (Synapse's, with a binary wheel), used only on the
 store's own thread (queued.py, shared with the SQLite store): the said lines
-are written there in batches, one multi-row INSERT per batch, and the reads
+are written there in batches, one INSERT of all a batch's rows (sent as one
+JSON array: the cheapest form for this process), and the reads
 someone waits for run there after the lines queued before them, so a read
 always sees what was said before it. Twisted's adbapi pool would only add
 threads whose order we would then have to restore.
@@ -49,6 +50,7 @@ newer version is refused before anything is written to it.
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import time
@@ -60,11 +62,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg2
 from loguru import logger
-from psycopg2.extras import execute_values
 from twisted.python.failure import Failure
 
 from chatroom.store.interface import ALL_ROOMS, SLOTS, Account, Ban, Mute, StoredLine
-from chatroom.store.queued import BATCH, QueuedStore, one_line
+from chatroom.store.queued import QueuedStore, one_line
 from chatroom.store.sqlite import StoreError
 
 if TYPE_CHECKING:
@@ -81,6 +82,12 @@ LOCKS = 0x63686174  # "chat": the first key of this store's advisory locks
 SCHEMA_LOCK = -1  # second key of the lock held while the schema is made or upgraded; slots are 0..SLOTS-1
 
 _LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
+# One INSERT a batch, its rows sent as one JSON array: json.dumps is C, where psycopg2's VALUES lists cost
+# this process about 3x the CPU per line (5.5 against 1.7 us here). Text with NUL cannot be said (core/text.py).
+_INSERT_LINES = f"""INSERT INTO lines ({_LINE_COLUMNS})
+    SELECT (r->>0)::bigint, (r->>1)::double precision, r->>2, r->>3, r->>4, r->>5, r->>6, r->>7
+    FROM json_array_elements(%s::json) AS r
+    ON CONFLICT (id) DO NOTHING"""
 _ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created, operator"
 _BAN_COLUMNS = "kind, value, shown, by, reason, since, until, for_name"
 _MUTE_COLUMNS = "name_key, name, by, reason, since, until"
@@ -265,12 +272,7 @@ class PostgresStore(QueuedStore):
 
     def _insert(self, rows: list[tuple]) -> None:
         with transaction(self._connection) as cursor:
-            execute_values(
-                cursor,
-                f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES %s ON CONFLICT (id) DO NOTHING",
-                rows,
-                page_size=BATCH,
-            )
+            cursor.execute(_INSERT_LINES, (json.dumps(rows),))
 
     def _ready(self) -> None:
         """A broken connection (PostgreSQL restarted, the network cut) is replaced, and the slot taken again."""
