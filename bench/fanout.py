@@ -1184,7 +1184,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="which servers, alternated in this order: chatroom, ngircd, and chatroom@DIR for chatroom "
                         "from another checkout (e.g. a git worktree of the commit before a change: before and "
                         "after in the same run); chatroom+pg keeps its store in PostgreSQL (a throwaway cluster "
-                        "the run starts: tests/postgresql_cluster.py) instead of a SQLite file")  # fmt: skip
+                        "the run starts, tests/postgresql_cluster.py, on the server's core) instead of a SQLite "
+                        "file")  # fmt: skip
     p.add_argument("--runs", type=int, default=3, help="runs per server and mode (and rate; medians are printed)")
     p.add_argument("--idle-runs", type=int, default=1, help="runs of the idle mode (it is the slowest)")
     p.add_argument("--clients", "-n", type=int, default=1000, help="N: clients in the room")
@@ -1302,7 +1303,7 @@ def main(argv=None) -> None:
         sys.path.insert(0, str(REPO / "tests"))
         from postgresql_cluster import Cluster
 
-        args.postgresql = Cluster()
+        args.postgresql = Cluster(core=args.pin)  # on the server's core, where SQLite's work is done too
     try:
         for number, (kind, mode, rate) in enumerate(plan, 1):
             record = run_one(kind, mode, rate, args, loop_factory)

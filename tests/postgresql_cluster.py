@@ -53,7 +53,10 @@ def free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    """`core`: run PostgreSQL on that CPU only (a benchmark puts it beside the server it serves)."""
+
+    def __init__(self, core: int | None = None) -> None:
+        self.core = core
         self.root = Path(tempfile.mkdtemp(prefix="chatroom-pg-"))
         self.root.chmod(0o755)  # the postgres user must reach its folders inside
         self.data, self.sockets = self.root / "data", self.root / "sockets"
@@ -71,6 +74,8 @@ class Cluster:
 
     def _run(self, *command, check: bool = True) -> subprocess.CompletedProcess:
         prefix = ["runuser", "-u", SUPERUSER, "--"] if self._as_postgres else []
+        if self.core is not None:  # pg_ctl's postmaster, and every backend it forks, inherit it
+            prefix = ["taskset", "-c", str(self.core), *prefix]
         return subprocess.run(
             [*prefix, *map(str, command)], check=check, capture_output=True, text=True, timeout=60, cwd=self.root
         )

@@ -170,7 +170,7 @@ class AccountsOnPostgresql(AccountsMachine):
     kind = "postgresql"
 
 
-ON_A_REAL_STORE = settings(max_examples=25, stateful_step_count=40, deadline=None)  # each example opens a store
+ON_A_REAL_STORE = settings(max_examples=15, stateful_step_count=40, deadline=None)  # each example opens a store
 AccountsOnSqlite.TestCase.settings = AccountsOnPostgresql.TestCase.settings = ON_A_REAL_STORE
 TestAccountsOnSqlite = AccountsOnSqlite.TestCase
 

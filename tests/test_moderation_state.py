@@ -196,7 +196,7 @@ class ModerationOnPostgresql(ModerationMachine):
     kind = "postgresql"
 
 
-ON_A_REAL_STORE = settings(max_examples=20, stateful_step_count=40, deadline=None)  # each example opens a store
+ON_A_REAL_STORE = settings(max_examples=15, stateful_step_count=40, deadline=None)  # each example opens a store
 ModerationOnSqlite.TestCase.settings = ModerationOnPostgresql.TestCase.settings = ON_A_REAL_STORE
 TestModerationOnSqlite = ModerationOnSqlite.TestCase
 
