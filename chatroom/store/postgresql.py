@@ -7,10 +7,12 @@ never in an error: the store is named everywhere by its URL without it.
 The driver is psycopg2 (Synapse's, with a binary wheel), used only on the
 store's own thread (queued.py, shared with the SQLite store): the said lines
 are written there in batches, one INSERT of all a batch's rows (sent as one
-JSON array: the cheapest form for this process), and the reads
-someone waits for run there after the lines queued before them, so a read
-always sees what was said before it. Twisted's adbapi pool would only add
-threads whose order we would then have to restore.
+JSON array: the cheapest form for this process), and the reads someone waits
+for run there after the lines queued before them, so a read always sees what
+was said before it. Twisted's adbapi pool would only add threads whose order
+we would then have to restore, and its reconnection (cp_reconnect) still
+fails each pooled connection once after a restart; here a broken connection
+is replaced at the next try, and the batch it failed is tried again.
 
 PostgreSQL going away (a restart, a network cut): the log says so once, the
 lines wait in memory (queued.py's MAX_WAITING, as for SQLite), each batch is
