@@ -6,6 +6,7 @@
     .venv/bin/python bench/fanout.py --modes burst,paced --runs 3 --json out.json   # ~10 min
     .venv/bin/python bench/fanout.py --modes paced --rates 25000,50000,75000,100000,125000
     .venv/bin/python bench/fanout.py --modes all --json out.json   # also the closed loop
+    .venv/bin/python bench/fanout.py --modes burst --servers chatroom,chatroom+pg   # SQLite against PostgreSQL
 
 docs/benchmarks.md says what is measured, how fairly, and what was found.
 
@@ -152,6 +153,9 @@ SERVERS = {
 }
 
 
+POSTGRESQL = "+pg"  # chatroom+pg: chatroom with its store in PostgreSQL
+
+
 def checkout(kind: str, args: argparse.Namespace) -> Path:
     """Where a chatroom server runs from: DIR for chatroom@DIR, else --chatroom-repo."""
     folder = kind.partition("@")[2]
@@ -159,11 +163,19 @@ def checkout(kind: str, args: argparse.Namespace) -> Path:
 
 
 def start_server(kind: str, args: argparse.Namespace, profile: str | None = None) -> Process:
-    """A fresh server for one run, on the server core (if pinning is possible)."""
+    """A fresh server for one run, on the server core (if pinning is possible).
+
+    chatroom keeps its store in a new SQLite file; chatroom+pg in a new database of the run's PostgreSQL.
+    """
     if kind.startswith("chatroom"):
         twistd = ("--profile", profile, "--savestats") if profile else ()
+        store = ()
+        if kind.partition("@")[0].endswith(POSTGRESQL):
+            database = args.postgresql.database()
+            os.environ["PGPASSWORD"] = database.password  # the server's environment is this one's
+            store = ("--db", database.url)
         return Server(
-            *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS, *args.chatroom_option,
+            *CHATROOM_BASE_OPTIONS, *CHATROOM_LOAD_OPTIONS, *args.chatroom_option, *store,
             prefix="fanout-chatroom-", core=args.pin, twistd_options=twistd, repo=checkout(kind, args),
             stop_timeout=30 if profile else 5,
         )  # fmt: skip
@@ -1171,7 +1183,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--servers", default="chatroom,ngircd",
                    help="which servers, alternated in this order: chatroom, ngircd, and chatroom@DIR for chatroom "
                         "from another checkout (e.g. a git worktree of the commit before a change: before and "
-                        "after in the same run)")  # fmt: skip
+                        "after in the same run); chatroom+pg keeps its store in PostgreSQL (a throwaway cluster "
+                        "the run starts, tests/postgresql_cluster.py, on the server's core) instead of a SQLite "
+                        "file")  # fmt: skip
     p.add_argument("--runs", type=int, default=3, help="runs per server and mode (and rate; medians are printed)")
     p.add_argument("--idle-runs", type=int, default=1, help="runs of the idle mode (it is the slowest)")
     p.add_argument("--clients", "-n", type=int, default=1000, help="N: clients in the room")
@@ -1244,6 +1258,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"unknown mode {mode!r}")
     for server in args.servers:
         base, _, folder = server.partition("@")
+        base = base.removesuffix(POSTGRESQL)
         if base not in SERVERS or (folder and (base != "chatroom" or not Path(folder).is_dir())):
             p.error(f"unknown server {server!r}: chatroom, ngircd, or chatroom@DIR with DIR a checkout")
     if len(set(args.servers)) != len(args.servers):
@@ -1283,10 +1298,20 @@ def main(argv=None) -> None:
             plan.extend((kind, mode, rate) for rate in rates_of(mode, args) for kind in args.servers)
     records = []
     started = time.perf_counter()
-    for number, (kind, mode, rate) in enumerate(plan, 1):
-        record = run_one(kind, mode, rate, args, loop_factory)
-        records.append(record)
-        print_run(record, number, len(plan))
+    args.postgresql = None
+    if any(kind.partition("@")[0].endswith(POSTGRESQL) for kind in args.servers):
+        sys.path.insert(0, str(REPO / "tests"))
+        from postgresql_cluster import Cluster
+
+        args.postgresql = Cluster(core=args.pin)  # on the server's core, where SQLite's work is done too
+    try:
+        for number, (kind, mode, rate) in enumerate(plan, 1):
+            record = run_one(kind, mode, rate, args, loop_factory)
+            records.append(record)
+            print_run(record, number, len(plan))
+    finally:
+        if args.postgresql is not None:
+            args.postgresql.close()
     summaries = {}
     if len(args.servers) >= 2:
         for mode in args.modes:
@@ -1302,7 +1327,9 @@ def main(argv=None) -> None:
             print("   " + line)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     if args.json:
-        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "json"}
+        settings = {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("json", "postgresql")
+        }
         Path(args.json).write_text(
             json.dumps(
                 {

@@ -114,13 +114,51 @@ def make_chatter(hall):
     return make
 
 
+STORE_KINDS = ["sqlite", "postgresql"]  # @pytest.mark.parametrize("store_kind", STORE_KINDS): a test on each
+
+
 @pytest.fixture
-def lab(tmp_path):
+def store_kind() -> str:
+    """The store a lab's server uses: SQLite, unless a test is parametrised over STORE_KINDS."""
+    return "sqlite"
+
+
+@pytest.fixture
+def postgresql_for(request, store_kind, monkeypatch):
+    """For a test on PostgreSQL: (the cluster, a new database), its password in PGPASSWORD for the servers and
+    chatroom-admin the test starts (as a host would keep it out of the command line). None on SQLite."""
+    if store_kind != "postgresql":
+        return None
+    cluster, database = request.getfixturevalue("postgresql_cluster"), request.getfixturevalue("postgresql")
+    monkeypatch.setenv("PGPASSWORD", database.password)
+    return cluster, database
+
+
+@pytest.fixture
+def lab(tmp_path, postgresql_for):
     """A real twistd's folder, store, log and clients (tests/moderation_lab.py), all stopped at the end."""
     from moderation_lab import Lab  # it imports this module: not at the top
 
-    lab = Lab(tmp_path)
+    lab = Lab(tmp_path, postgresql_for)
     try:
         yield lab
     finally:
         lab.close()
+
+
+@pytest.fixture(scope="session")
+def postgresql_cluster():
+    """A throwaway PostgreSQL 15 for the whole run (tests/postgresql_cluster.py), stopped at the end."""
+    from postgresql_cluster import Cluster
+
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture
+def postgresql(postgresql_cluster):
+    """A new, empty database of the test's own, with a role of its own (its password: `.password`)."""
+    return postgresql_cluster.database()

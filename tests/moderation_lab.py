@@ -1,4 +1,4 @@
-"""What the end-to-end tests of moderation share: a real twistd on a real SQLite file, the real
+"""What the end-to-end tests of moderation share: a real twistd on a real SQLite file (or PostgreSQL), the real
 chatroom-admin (from a pipe, or in a pseudo-terminal), and line clients from chosen loopback addresses.
 
 Every address in 127.0.0.0/8 is this machine, so a client can come from
@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,9 +26,13 @@ from test_end_to_end import REPO, Client, Server
 ADMIN = Path(sys.executable).with_name("chatroom-admin")
 WAIT = 20  # seconds any one answer may take: Argon2id is slow on purpose, and the machine is shared
 LOCAL = "tcp:0:interface=127.0.0.1"
-ENV = dict(os.environ, PYTHONPATH=str(REPO))
 LEFT = r"for another \d+ [a-z]+(?: and \d+ [a-z]+)?"  # how long a ban or a mute in force still lasts
 ZONED = r"\d\d:\d\d [A-Za-z][\w+-]*"  # a clock time today, its zone named (chatroom-admin, on the server's machine)
+
+
+def _env() -> dict[str, str]:
+    """chatroom-admin's environment: this run's (PGPASSWORD for a PostgreSQL store, say), and this checkout."""
+    return dict(os.environ, PYTHONPATH=str(REPO))
 
 
 class Telnet(Client):
@@ -87,11 +92,12 @@ class Lab:
     Everything it starts is stopped by its pid at the end (close).
     """
 
-    def __init__(self, tmp_path: Path):
+    def __init__(self, tmp_path: Path, postgresql: tuple | None = None):
         self.tmp_path = tmp_path
         self.folder = tmp_path / "server"
         self.folder.mkdir()
-        self.db = self.folder / "chatroom.sqlite3"
+        self.postgresql = postgresql  # (the cluster, the database) when the store is PostgreSQL's
+        self.db = postgresql[1].url if postgresql else self.folder / "chatroom.sqlite3"
         self.log = self.folder / "chatroom.log"
         self.servers: list[Server] = []
         self.sockets: list[Telnet] = []
@@ -135,6 +141,16 @@ class Lab:
             client.sock.close()
         return self.server.stop()
 
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of `sql` in the store the server uses, read from outside it."""
+        if self.postgresql:
+            cluster, database = self.postgresql
+            return cluster.query(database, sql)
+        with sqlite3.connect(self.db) as connection:
+            found = connection.execute(sql).fetchall()
+        connection.close()
+        return found
+
     def log_text(self, pattern: str, timeout: float = WAIT) -> str:
         """The server's log, once a line matches `pattern` (the log is written as things happen)."""
         deadline = time.monotonic() + timeout
@@ -167,7 +183,7 @@ class Admin:
             capture_output=True,
             text=True,
             timeout=60,
-            env=ENV,
+            env=_env(),
         )
         self.args = args
         self.status, self.out, self.err = done.returncode, done.stdout, done.stderr
@@ -192,7 +208,7 @@ class AdminTerminal:
             stdout=slave,
             stderr=slave,
             cwd=cwd,
-            env=dict(ENV, TERM="xterm"),
+            env=dict(_env(), TERM="xterm"),
         )
         os.close(slave)
         self.master = master

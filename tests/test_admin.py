@@ -21,7 +21,8 @@ from chatroom.core.durations import FORMS
 from chatroom.core.names import name_key
 from chatroom.core.operators import BANS_REFRESH
 from chatroom.store.sqlite import connect
-from conftest import plain
+from conftest import STORE_KINDS, plain
+from postgresql_cluster import free_port
 
 TEACHER_PASSWORD = "Teacher-Pass-2024"
 TYPED = "Typed-Secret-4417"  # typed into a terminal: must never be shown
@@ -35,10 +36,8 @@ def new_store(lab: Lab) -> None:
 
 
 def accounts(lab: Lab) -> dict[str, tuple[str, str, int]]:
-    """name -> (name key, password hash, operator), read from the file itself."""
-    with sqlite3.connect(lab.db) as connection:
-        rows = connection.execute("SELECT name, name_key, password_hash, operator FROM accounts").fetchall()
-    connection.close()
+    """name -> (name key, password hash, operator), read from the store itself."""
+    rows = lab.query("SELECT name, name_key, password_hash, operator FROM accounts")
     return {name: (key, password_hash, operator) for name, key, password_hash, operator in rows}
 
 
@@ -118,6 +117,7 @@ def test_a_password_in_a_terminal_asked_again_for_the_same_name_changes_it(lab):
     assert is_password(password_hash, TYPED) and not is_password(password_hash, TEACHER_PASSWORD)
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_deop_and_list_mark_who_is_an_operator(lab):
     lab.make_operator("teacher", TEACHER_PASSWORD)
     lab.make_operator("helper", OTHER)
@@ -206,6 +206,38 @@ def test_a_command_line_it_cannot_read_is_status_2_with_its_reason(lab, args, me
 
 
 @pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("port", r"postgresql://chatter_\d+@127\.0\.0\.1:port/chat_\d+ is not a PostgreSQL URL: its port is not a"),
+        ("refused", r"cannot connect to postgresql://chatter_\d+@127\.0\.0\.1:\d+/chat_\d+: .*Connection refused"),
+        ("wrong password", r".*password authentication failed for user \"chatter_\d+\""),
+        ("newer", r"postgresql://\S+ was written by a newer chatroom \(schema 99; this one knows \d+\)"),
+    ],
+)
+def test_a_postgresql_store_it_cannot_use_is_status_1_in_one_line_without_the_password(
+    lab, postgresql_cluster, postgresql, case, message
+):
+    url = postgresql.url_with_password
+    if case == "port":
+        url = url.replace(f":{postgresql.port}/", ":port/")
+    elif case == "refused":
+        url = url.replace(f":{postgresql.port}/", f":{free_port()}/")
+    elif case == "wrong password":
+        url = url.replace(postgresql.password, "Wrong-Secret-0042")
+    else:
+        assert lab.admin("list", db=url).status == 0  # makes the schema
+        postgresql_cluster.query(postgresql, "UPDATE schema_version SET version = 99")
+    failed = lab.admin("op", "teacher", password=TEACHER_PASSWORD, db=url)
+    assert failed.status == 1, failed
+    assert failed.out == "" and len(failed.err.splitlines()) == 1, failed
+    assert re.match("chatroom-admin: cannot use the store: " + message, failed.err), failed
+    assert postgresql.password not in failed.err and "Wrong-Secret-0042" not in failed.err
+    no_traceback(failed.err)
+    if case == "newer":
+        assert postgresql_cluster.query(postgresql, "SELECT count(*) FROM accounts") == [(0,)]
+
+
+@pytest.mark.parametrize(
     ("case", "args", "message"),
     [
         ("no such folder", ("op", "teacher"), r"the folder .*/nowhere does not exist"),
@@ -268,6 +300,7 @@ def test_giving_up_at_the_password_prompt_ends_without_a_traceback(lab, key, wha
 # chatroom-admin beside a running server, on the same file.
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_op_while_the_server_runs_makes_an_operator_at_their_next_login(lab):
     lab.start()
     bob = lab.connect().login("bob")
@@ -401,6 +434,7 @@ def test_chatroom_admin_unban_of_an_address_lets_it_in_within_seconds_and_then_o
     again.expect("You are in the lobby")
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_chatroom_admin_unban_of_the_name_lets_the_person_back_in_within_seconds(lab):
     """`/ban eve` banned eve: the host lifts 'the ban of eve', and is told the server lets her in."""
     lab.make_operator("alice", ALICE_PASSWORD)

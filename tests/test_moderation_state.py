@@ -1,11 +1,14 @@
 """Hypothesis state machine: whatever operators and chatters do, in any order, nobody a ban covers is online,
-and no line from a muted member reaches a room."""
+and no line from a muted member reaches a room -- and the bans and mutes in force survive a server restart.
+
+It runs on each store: in memory, on a SQLite file and on PostgreSQL (tests/real_stores.py)."""
 
 from __future__ import annotations
 
 import itertools
 import random
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -17,8 +20,8 @@ from chatroom.core.hall import Hall
 from chatroom.core.names import name_key
 from chatroom.core.settings import Settings
 from chatroom.store.interface import Account
-from chatroom.store.memory import MemoryStore
 from conftest import FakePeer
+from real_stores import RealStore
 from test_accounts import FAST
 
 NAMES = st.sampled_from(["eve", "EVE", "bob", "carol", "dave"])
@@ -29,26 +32,39 @@ PICK = st.integers(0, 20)
 
 
 class ModerationMachine(RuleBasedStateMachine):
+    kind = "memory"  # the store
+
     def __init__(self):
         super().__init__()
         self.clock = Clock()
         self.clock.advance(1_700_000_000)
-        store = MemoryStore()
-        store.save_account(Account(name_key("op"), "op", FAST.hasher.hash("op-password"), "red", 0.0, True))
-        self.hall = Hall(self.clock, Settings(flood_rate=0), rng=random.Random(0), store=store, passwords=FAST)
-        self.op = self.hall.connect(FakePeer("10.9.9.9:1"))
-        self.op.line("op")
-        self.op.line("op-password")
-        assert self.op.operator
-        self.people: list = []
-        self.peers: list[FakePeer] = [self.op.peer]
+        self.real = RealStore(self.kind)
+        self.real.wait(self.real.store.save_account(
+            Account(name_key("op"), "op", FAST.hasher.hash("op-password"), "red", 0.0, True)))  # fmt: skip
+        self.peers: list[FakePeer] = []
+        self._open_the_hall()
         self.said_while_muted: set[tuple[str, str]] = set()
         self.lines = itertools.count()
         self.errors: list = []
         self.sink = logger.add(self.errors.append, level="ERROR", format="{message}")
 
+    def _open_the_hall(self) -> None:
+        """A hall on the store, and the operator logged in."""
+        self.hall = Hall(self.clock, Settings(flood_rate=0), rng=random.Random(0), store=self.real.store,
+                         passwords=FAST)  # fmt: skip
+        self.hall.restore()
+        self.op = self.hall.connect(FakePeer("10.9.9.9:1"))
+        self.op.line("op")
+        self.real.settle()
+        self.op.line("op-password")
+        self.real.settle()
+        assert self.op.operator
+        self.people: list = []
+        self.peers.append(self.op.peer)
+
     def teardown(self):
         logger.remove(self.sink)
+        self.real.close()
 
     def _pick(self, pick: int):
         online = [s for s in self.people if s.online]
@@ -131,10 +147,24 @@ class ModerationMachine(RuleBasedStateMachine):
     def time_passes(self, seconds):
         self.clock.advance(seconds)
 
+    @rule()
+    def the_server_restarts(self):
+        for session in list(self.hall.sessions):  # everyone is disconnected
+            session.lost()
+        self.real.settle()
+        now = self.clock.seconds()
+        bans = sorted(map(repr, (b for b in self.hall.moderation.bans if b.until is None or b.until > now)))
+        mutes = sorted(map(repr, (m for m in self.hall.moderation.mutes.values() if m.until is None or m.until > now)))
+        self.real.restart()
+        self._open_the_hall()
+        assert sorted(map(repr, self.hall.moderation.bans)) == bans
+        assert sorted(map(repr, self.hall.moderation.mutes.values())) == mutes
+
     # What must always hold.
 
     @invariant()
     def nobody_a_ban_covers_is_online(self):
+        self.real.settle()  # every store answer the last rule caused has come back
         for session in self.hall.online():
             assert self.hall.ban_of(session) is None, f"{session.name} from {session.host} is online, but banned"
 
@@ -156,3 +186,22 @@ class ModerationMachine(RuleBasedStateMachine):
 
 ModerationMachine.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestModeration = ModerationMachine.TestCase
+
+
+class ModerationOnSqlite(ModerationMachine):
+    kind = "sqlite"
+
+
+class ModerationOnPostgresql(ModerationMachine):
+    kind = "postgresql"
+
+
+ON_A_REAL_STORE = settings(max_examples=15, stateful_step_count=40, deadline=None)  # each example opens a store
+ModerationOnSqlite.TestCase.settings = ModerationOnPostgresql.TestCase.settings = ON_A_REAL_STORE
+TestModerationOnSqlite = ModerationOnSqlite.TestCase
+
+
+class TestModerationOnPostgresql(ModerationOnPostgresql.TestCase):
+    @pytest.fixture(autouse=True)
+    def _cluster(self, postgresql_cluster):
+        RealStore.cluster = postgresql_cluster

@@ -23,10 +23,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-from moderation_lab import Telnet
+from moderation_lab import Telnet, wait_until
 
 from chatroom.core.names import name_key
-from conftest import plain
+from chatroom.store.interface import SLOTS
+from conftest import STORE_KINDS, plain
+from postgresql_cluster import free_port
 from test_end_to_end import REPO, TWISTD, Server
 from websocket_client import WebSocket
 
@@ -38,18 +40,58 @@ INETUTILS_TELNET = shutil.which("inetutils-telnet") or shutil.which("telnet")
 
 
 class Lab:
-    """Servers in `folder`, clients to them; everything stopped by its pid at the end."""
+    """Servers in `folder`, clients to them; everything stopped by its pid at the end.
 
-    def __init__(self, tmp_path: Path):
+    The store is chatroom.sqlite3 in the folder, or (`postgresql`: the cluster and a database) PostgreSQL's.
+    """
+
+    def __init__(self, tmp_path: Path, postgresql: tuple | None = None):
         self.tmp_path = tmp_path
         self.folder = tmp_path / "server"
         self.folder.mkdir()
+        self.postgresql = postgresql
         self.servers: list[Server] = []
         self.sockets: list[Telnet | WebSocket] = []
+        self._copies = 0
 
     def start(self, *options: str, web: str | None = None, folder: Path | None = None) -> Server:
-        self.servers.append(Server(folder or self.folder, *options, web=web))
+        store = ("--db", self.postgresql[1].url) if self.postgresql else ()
+        self.servers.append(Server(folder or self.folder, *store, *options, web=web))
         return self.servers[-1]
+
+    def stored(self) -> list[tuple[str, str, str, str]]:
+        """The lines in the store, as (room, kind, speaker, text) in the order of their ids, read from outside:
+        from a copy of the SQLite file as it is now (which must be sound), or from PostgreSQL."""
+        if self.postgresql:
+            cluster, database = self.postgresql
+            return cluster.query(database, "SELECT room, kind, speaker, text FROM lines ORDER BY id")
+        self._copies += 1
+        copy = checked_copy(self.folder / "chatroom.sqlite3", self.tmp_path / f"copy-{self._copies}")
+        try:
+            return stored(copy)
+        finally:
+            copy.close()
+
+    def query(self, sql: str) -> list[tuple]:
+        """Rows of `sql` in the store, read from outside the server."""
+        if self.postgresql:
+            cluster, database = self.postgresql
+            return cluster.query(database, sql)
+        with sqlite3.connect(self.folder / "chatroom.sqlite3") as connection:
+            found = connection.execute(sql).fetchall()
+        connection.close()
+        return found
+
+    def assert_nowhere(self, secrets: list[str]) -> None:
+        """None of `secrets` in any file the server wrote, nor in any row of its PostgreSQL database."""
+        assert_nowhere(self.folder, secrets)
+        if self.postgresql:
+            cluster, database = self.postgresql
+            tables = cluster.query(database, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            assert {"lines", "accounts"} <= {table for (table,) in tables}
+            rows = "".join(str(cluster.query(database, f"SELECT t::text FROM {table} t")) for (table,) in tables)
+            for secret in secrets:
+                assert secret not in rows, f"{secret!r} is in the database"
 
     def connect(self, server: Server, source: str = "127.0.0.1") -> Telnet:
         self.sockets.append(Telnet(server.port, source))
@@ -81,8 +123,8 @@ class Lab:
 
 
 @pytest.fixture
-def lab(tmp_path):
-    lab = Lab(tmp_path)
+def lab(tmp_path, postgresql_for):
+    lab = Lab(tmp_path, postgresql_for)
     try:
         yield lab
     finally:
@@ -189,6 +231,7 @@ LOBBY_TEXT = [
 GAMES_TEXT = ["carol: games line one", "* carol rolls the dice"]
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
     first = lab.start(web=LOCAL)  # the default store: chatroom.sqlite3 in the folder it runs in
     watcher = lab.websocket(first)
@@ -222,10 +265,8 @@ def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
     time.sleep(ON_DISK)
     kill_9(first)
 
-    db = lab.folder / "chatroom.sqlite3"
-    assert_nowhere(lab.folder, PRIVATE)  # not in the file, its -wal, its -shm or the log
-    copy = checked_copy(db, lab.tmp_path / "crashed")
-    assert stored(copy) == [
+    lab.assert_nowhere(PRIVATE)  # not in the file, its -wal, its -shm, the database or the log
+    assert lab.stored() == [
         ("lobby", "chat", "alice", "lobby line one"),
         ("lobby", "action", "bob", "waves in the lobby"),
         ("*", "all", "alice", "hello every room"),
@@ -234,9 +275,8 @@ def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
         ("lobby", "chat", "alice", "lobby line two"),
         ("lobby", "chat", "bob", "lobby line three"),
     ]
-    copy.close()
 
-    second = lab.start(web=LOCAL)  # the same folder, so the same file
+    second = lab.start(web=LOCAL)  # the same folder, so the same file (or the same database)
     # Telnet: the lobby's last lines in the welcome, in the speakers' colours; nothing private.
     dave = lab.connect(second).login("dave")
     welcome = dave.welcome
@@ -279,10 +319,8 @@ def test_history_survives_kill_9_on_telnet_and_on_the_web(lab):
     assert not any(secret in str(everything) for secret in PRIVATE)
 
     assert lab.stop(second) in (0, -signal.SIGTERM)
-    assert_nowhere(lab.folder, PRIVATE)
-    with sqlite3.connect(db) as after:
-        assert after.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert stored(after)[-1] == ("games", "chat", "erin", "new after the restart")
+    lab.assert_nowhere(PRIVATE)
+    assert lab.stored()[-1] == ("games", "chat", "erin", "new after the restart")
 
 
 @pytest.mark.parametrize(
@@ -540,6 +578,7 @@ def test_a_backup_taken_while_the_server_runs_holds_the_lines(lab):
 # Registered names, attacked.
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_register_refuses_bad_passwords_and_the_name_then_asks_for_its_own(lab):
     server = lab.start()
     alice = lab.connect(server).login("alice", "purple")
@@ -555,9 +594,7 @@ def test_register_refuses_bad_passwords_and_the_name_then_asks_for_its_own(lab):
     alice.expect(r"alice is registered: from now on, logging in as alice asks for this password\.")
     alice.send("/register Alice-Secret-9182")
     alice.expect(r"The name alice is registered already\.")
-    with sqlite3.connect(lab.folder / "chatroom.sqlite3") as connection:
-        (row,) = connection.execute("SELECT name, password_hash, colour FROM accounts").fetchall()
-    connection.close()
+    (row,) = lab.query("SELECT name, password_hash, colour FROM accounts")
     name, password_hash, colour = row
     assert (name, colour) == ("alice", "purple")
     assert password_hash.startswith("$argon2id$") and "Alice-Secret-9182" not in password_hash
@@ -570,7 +607,7 @@ def test_register_refuses_bad_passwords_and_the_name_then_asks_for_its_own(lab):
     assert "Welcome, alice!" in welcome
     assert f"Welcome, {PURPLE}alice\x1b[0m!" in again.raw.decode()
     lab.stop(server)
-    assert_nowhere(lab.folder, ["Alice-Secret-9182", "short7", "three word password"])
+    lab.assert_nowhere(["Alice-Secret-9182", "short7", "three word password"])
 
 
 def test_three_wrong_passwords_close_the_connection_with_the_servers_last_words(lab):
@@ -726,6 +763,7 @@ def test_the_right_password_takes_the_name_over_and_the_colour_is_remembered(lab
     assert_nowhere(lab.folder, ["Alice-Secret-9182", PRIVATE[0]])
 
 
+@pytest.mark.parametrize("store_kind", STORE_KINDS)
 def test_password_changes_it_and_unregister_gives_the_name_back(lab):
     server = lab.start()
     lab.register(server, "alice", "First-Secret-1234")
@@ -760,16 +798,14 @@ def test_password_changes_it_and_unregister_gives_the_name_back(lab):
     bob.expect(r"The name bob is not registered\.")
     again.send("/quit")
     assert again.closed(WAIT)
-    with sqlite3.connect(lab.folder / "chatroom.sqlite3") as connection:
-        assert connection.execute("SELECT count(*) FROM accounts").fetchone() == (0,)
-    connection.close()
+    assert lab.query("SELECT count(*) FROM accounts") == [(0,)]
 
     anyone = lab.connect(server)
     anyone.expect("What is your name")
     anyone.send("alice")
     anyone.expect("Pick a colour")  # no password: the name is everyone's again
     lab.stop(server)
-    assert_nowhere(lab.folder, ["First-Secret-1234", "Second-Secret-5678", "Not-The-Secret-0", "Whatever-1234"])
+    lab.assert_nowhere(["First-Secret-1234", "Second-Secret-5678", "Not-The-Secret-0", "Whatever-1234"])
 
 
 # The password on the wire: hidden from a real telnet, no telnet bytes to nc.
@@ -855,3 +891,90 @@ def test_nc_never_gets_a_telnet_byte_and_a_telnet_style_client_is_told_not_to_ec
     assert 0 < will < telnet.raw.find(b"Password for alice:") < wont < telnet.raw.find(b"Welcome, ")
     lab.stop(server)
     assert_nowhere(lab.folder, ["Plain-Secret-2200"])
+
+
+# PostgreSQL: away and back while people chat, and databases that cannot be used.
+
+
+@pytest.mark.parametrize("store_kind", ["postgresql"])
+def test_postgresql_restarted_mid_chat_loses_no_line_says_so_once_and_a_read_meanwhile_is_refused(lab):
+    cluster, database = lab.postgresql
+    server = lab.start("--flood-rate", "0")
+    alice, watcher = lab.connect(server).login("alice"), lab.connect(server).login("watcher")
+    said = [f"line {n:02d} of the lesson" for n in range(60)]
+    for n, text in enumerate(said):
+        if n == 20:
+            cluster.stop()  # PostgreSQL goes away mid-chat
+        if n == 40:
+            wait_until(lambda: "cannot write" in server.log.read_text(), "the store's failure in the log")
+            watcher.send("/history")  # a read someone waits for, while it is away: refused, not hung
+            watcher.expect(r"The history cannot be read just now; try again in a moment\.", timeout=10)
+            cluster.start()
+        alice.send(text)
+        watcher.expect(f"alice: {text}")
+    wait_until(lambda: len(lab.stored()) == 60, "every line in the database")
+    assert [text for _, _, _, text in lab.stored()] == said
+    newcomer = lab.connect(server).login("newcomer")
+    newcomer.send("/history 100")
+    in_order(newcomer.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n"), said)
+    lab.stop(server)
+    log = server.log.read_text()
+    assert log.count("cannot write postgresql://") == 1 and log.count(f"writing {database.url} again") == 1
+    lab.assert_nowhere([database.password])
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        (
+            "not a port",
+            r"chatroom: postgresql://chatter_\d+@127\.0\.0\.1:5x/chat_\d+ is not a PostgreSQL URL",
+        ),
+        ("refused", r"chatroom: cannot connect to postgresql://chatter_\d+@127\.0\.0\.1:\d+/chat_\d+: .*refused"),
+        ("wrong password", r"chatroom: cannot connect to .*: .*password authentication failed for user"),
+        ("no permission", r"chatroom: postgresql://visitor_\d+@\S+ cannot be used as the store: .*permission denied"),
+    ],
+)
+def test_a_postgresql_store_that_cannot_be_used_stops_the_server_with_one_line_and_exit_1(
+    lab, postgresql_cluster, postgresql, case, problem
+):
+    url = postgresql.url_with_password
+    if case == "not a port":
+        url = url.replace(f":{postgresql.port}/", ":5x/")
+    elif case == "refused":
+        url = url.replace(f":{postgresql.port}/", f":{free_port()}/")
+    elif case == "wrong password":
+        url = url.replace(postgresql.password, "Wrong-Secret-0042")
+    else:  # a role that may connect, but not make the tables: PostgreSQL 15 lets only the owner create in public
+        visitor = postgresql.role.replace("chatter", "visitor")
+        postgresql_cluster.query(postgresql, f"CREATE ROLE {visitor} LOGIN PASSWORD %s", (postgresql.password,))
+        url = url.replace(f"{postgresql.role}:", f"{visitor}:")
+    result = twistd(lab.folder, "--db", url)
+    said = result.stdout + result.stderr
+    assert result.returncode == 1, said
+    refusals = [line for line in said.splitlines() if "chatroom: " in line]  # after twistd's stamp
+    assert len(refusals) == 1 and re.search(problem, refusals[0]), said
+    assert "Traceback" not in said
+    assert postgresql.password not in said and "Wrong-Secret-0042" not in said
+    assert_nowhere(lab.folder, [postgresql.password, "Wrong-Secret-0042"])  # nor in the log
+
+
+@pytest.mark.parametrize("store_kind", ["postgresql"])
+def test_two_servers_on_one_postgresql_never_share_an_id_and_the_history_keeps_the_order_said(lab):
+    first, second = lab.start(), lab.start()  # two processes, one database (each its own hall until issue 17)
+    alice, bob = lab.connect(first).login("alice"), lab.connect(second).login("bob")
+    said = []
+    for n in range(10):  # turns: each line is said after the one before it was seen
+        for speaker, name in ((alice, "alice"), (bob, "bob")):
+            text = f"turn {n} of {name}"
+            speaker.send(text)
+            speaker.expect(f"{name}: {text}")
+            said.append(text)
+            time.sleep(0.002)
+    wait_until(lambda: len(lab.stored()) == 20, "both servers' lines in the database")
+    assert [text for _, _, _, text in lab.stored()] == said  # in the order of their ids: the order said
+    ids = [found for (found,) in lab.query("SELECT id FROM lines")]
+    assert len(set(ids)) == 20 and len({found % SLOTS for found in ids}) == 2  # one slot per process
+    carol = lab.connect(lab.start()).login("carol")  # a third process reads what both wrote
+    carol.send("/history 20")
+    in_order(carol.expect(r"(?s)The last lines said in the lobby:.*?\(end of recent lines\)\r\n"), said)

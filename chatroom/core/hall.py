@@ -70,7 +70,7 @@ class Hall:
         self.settings = settings = settings or Settings()
         self.rng = rng or random.Random()
         self.store = store = store or MemoryStore()
-        self.stamp = Stamper(clock)
+        self.stamp = Stamper(clock, lambda: store.slot)  # the store's slot keeps ids unique across processes
         self.shouts = ShoutPolicy(settings.shout_min_letters, settings.shout_strikes)
         self.accounts = Accounts(store, passwords or InlinePasswords(), clock)
         self.archive = Archive(store, self.stamp, settings.history)

@@ -117,6 +117,8 @@ class Moderation:
     ) -> Ban:
         now = self.clock.seconds()
         ban = Ban(kind, value, shown, by, reason, now, now + seconds if seconds else None, for_name or None)
+        if ban in self.bans:  # the same ban twice in one instant is one ban, in memory as in the store
+            return ban
 
         def add(bans: list[Ban], mutes: dict[str, Mute]) -> None:
             if ban not in bans:

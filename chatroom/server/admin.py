@@ -11,7 +11,8 @@
     chatroom-admin [--db PATH] unmute NAME
     chatroom-admin [--db PATH] mutes          mutes in force
 
-It works on the same SQLite file as the server, while the server runs: the
+--db is the server's --db: a SQLite file, or postgresql://USER@HOST:PORT/DBNAME.
+It works on the same store as the server, while the server runs: the
 server sees a new operator (or one no longer) at their next login, and a ban,
 a mute or their lifting within a few seconds. Misuse is a message and status
 2; a store that cannot be opened, status 1.
@@ -26,25 +27,17 @@ import os
 import sqlite3
 import sys
 import time
+from types import ModuleType
 
 from argon2 import PasswordHasher
 
 from chatroom.core.accounts import password_problem
 from chatroom.core.durations import FORMS, BadTime, clock_time, lasting, left, split_time
 from chatroom.core.names import name_key, user_name_problem
+from chatroom.server.storage import is_postgresql
+from chatroom.store import sqlite
 from chatroom.store.interface import Account, Mute
-from chatroom.store.sqlite import (
-    StoreError,
-    connect,
-    lift_bans,
-    lift_mute,
-    read_account,
-    read_accounts,
-    read_bans,
-    read_mutes,
-    write_account,
-    write_mute,
-)
+from chatroom.store.sqlite import StoreError
 
 USAGE, UNUSABLE = 2, 1  # exit statuses: misuse, and a store that cannot be opened
 HOST = "host"  # who a mute set here is by, as the muted person is told
@@ -62,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             problem = user_name_problem(options.name)
             if problem:
                 raise Refused(problem)
-        connection = _open(options.db, create=options.command == "op")
+        options.records, connection = _open(options.db, create=options.command == "op")
         try:
             print(COMMANDS[options.command](connection, options))
         finally:
@@ -73,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except (EOFError, KeyboardInterrupt):  # Ctrl-D or Ctrl-C at a password prompt
         print("\nchatroom-admin: no password given; nothing was changed.", file=sys.stderr)
         return USAGE
-    except (StoreError, sqlite3.Error, OSError) as problem:
-        print(f"chatroom-admin: cannot use the store: {problem}", file=sys.stderr)
+    except (StoreError, sqlite3.Error, OSError, *_postgresql_errors(options.db)) as problem:
+        print(f"chatroom-admin: cannot use the store: {' '.join(str(problem).split())}", file=sys.stderr)
         return UNUSABLE
     return 0
 
@@ -106,17 +99,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _open(path: str, create: bool) -> sqlite3.Connection:
+def _postgresql_errors(db: str) -> tuple[type[Exception], ...]:
+    if not is_postgresql(db):
+        return ()
+    import psycopg2
+
+    return (psycopg2.Error,)
+
+
+def _open(path: str, create: bool) -> tuple[ModuleType, object]:
+    """The module that reads and writes records in this kind of store, and a connection to it."""
+    if is_postgresql(path):
+        from chatroom.store import postgresql  # psycopg2 is imported only for a PostgreSQL store
+
+        return postgresql, postgresql.connect(path)
     if path != ":memory:" and not os.path.exists(path) and not create:
         raise StoreError(f"there is no store at {path} (start the server once, or give --db PATH)")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise StoreError(f"the folder {folder} does not exist")
-    return connect(path)
+    return sqlite, sqlite.connect(path)
 
 
 def _op(connection: sqlite3.Connection, options) -> str:
-    account = read_account(connection, name_key(options.name))
+    account = options.records.read_account(connection, name_key(options.name))
     if account is not None and account.operator:
         return f"{account.name} is an operator already."
     if account is None:
@@ -125,27 +131,27 @@ def _op(connection: sqlite3.Connection, options) -> str:
         registered = " (registered now, with the password given)"
     else:
         registered = ""
-    write_account(connection, dataclasses.replace(account, operator=True))
+    options.records.write_account(connection, dataclasses.replace(account, operator=True))
     return f"{account.name} is an operator{registered}; it takes effect at their next login."
 
 
 def _deop(connection: sqlite3.Connection, options) -> str:
-    account = _registered(connection, options.name)
+    account = _registered(connection, options)
     if not account.operator:
         raise Refused(f"{account.name} is not an operator.")
-    write_account(connection, dataclasses.replace(account, operator=False))
+    options.records.write_account(connection, dataclasses.replace(account, operator=False))
     return f"{account.name} is no longer an operator; it takes effect at their next login."
 
 
 def _password(connection: sqlite3.Connection, options) -> str:
-    account = _registered(connection, options.name)
+    account = _registered(connection, options)
     password = _new_password(account.name)
-    write_account(connection, dataclasses.replace(account, password_hash=_hash(password)))
+    options.records.write_account(connection, dataclasses.replace(account, password_hash=_hash(password)))
     return f"{account.name} has a new password."
 
 
 def _list(connection: sqlite3.Connection, options) -> str:
-    accounts = read_accounts(connection)
+    accounts = options.records.read_accounts(connection)
     if not accounts:
         return "No registered names."
     return "\n".join(
@@ -157,7 +163,7 @@ def _list(connection: sqlite3.Connection, options) -> str:
 
 def _bans(connection: sqlite3.Connection, options) -> str:
     now = time.time()
-    bans = read_bans(connection, now)
+    bans = options.records.read_bans(connection, now)
     if not bans:
         return "No bans are in force."
     return "\n".join(
@@ -178,21 +184,21 @@ def _mute(connection: sqlite3.Connection, options) -> str:
         raise Refused(f"{problem} Nothing was changed.") from None
     now = time.time()
     mute = Mute(name_key(options.name), options.name, HOST, reason, now, now + seconds if seconds else None)
-    write_mute(connection, mute)
+    options.records.write_mute(connection, mute)
     return f"{mute.name} is muted {lasting(mute.since, mute.until)}; the server tells them within a few seconds."
 
 
 def _unmute(connection: sqlite3.Connection, options) -> str:
     key = name_key(options.name)
-    if not any(mute.key == key for mute in read_mutes(connection, time.time())):
+    if not any(mute.key == key for mute in options.records.read_mutes(connection, time.time())):
         raise Refused(f"{options.name} is not muted (chatroom-admin mutes lists the mutes).")
-    lift_mute(connection, key)
+    options.records.lift_mute(connection, key)
     return f"{options.name} may speak again; the server tells them within a few seconds."
 
 
 def _mutes(connection: sqlite3.Connection, options) -> str:
     now = time.time()
-    mutes = read_mutes(connection, now)
+    mutes = options.records.read_mutes(connection, now)
     if not mutes:
         return "No mutes are in force."
     return "\n".join(
@@ -202,7 +208,8 @@ def _mutes(connection: sqlite3.Connection, options) -> str:
 
 
 def _unban(connection: sqlite3.Connection, options) -> str:
-    lifted = lift_bans(connection, name_key(options.name)) + lift_bans(connection, options.name)
+    records = options.records
+    lifted = records.lift_bans(connection, name_key(options.name)) + records.lift_bans(connection, options.name)
     if not lifted:
         raise Refused(f"{options.name} is not banned (chatroom-admin bans lists the bans).")
     return f"The ban of {options.name} is lifted; the server lets them in within a few seconds."
@@ -221,8 +228,9 @@ COMMANDS = {
 }
 
 
-def _registered(connection: sqlite3.Connection, name: str) -> Account:
-    account = read_account(connection, name_key(name))
+def _registered(connection: sqlite3.Connection, options) -> Account:
+    name = options.name
+    account = options.records.read_account(connection, name_key(name))
     if account is None:
         raise Refused(f"{name} is not registered (chatroom-admin list lists the registered names).")
     return account

@@ -18,8 +18,8 @@ from chatroom.core.settings import Settings
 from chatroom.server.chatlog import LogService
 from chatroom.server.passwords import ThreadedPasswords
 from chatroom.server.service import ChatService, SanctionsRefresh
-from chatroom.server.storage import StoreService
-from chatroom.store.sqlite import MEMORY, SqliteStore
+from chatroom.server.storage import StoreService, is_postgresql, make_store
+from chatroom.store.sqlite import MEMORY
 
 DEFAULT_PORT = 10001
 LISTEN_BACKLOG = 1024  # Twisted's default of 50 overflows when a class logs in at once
@@ -60,7 +60,8 @@ class Options(usage.Options):
         ["logfile", "l", "chatroom.log", "The log file; rotated at 500 KB, rotated files deleted after a week."],
         ["db", None, "chatroom.sqlite3",
          "The store: a SQLite file for the rooms' history and the registered names, made if missing "
-         "(:memory: keeps nothing on disk)."],
+         "(:memory: keeps nothing on disk), or a PostgreSQL database that several servers may share: "
+         "postgresql://USER@HOST:PORT/DBNAME (the password from PGPASSWORD or ~/.pgpass)."],
         _whole_number("history-days", 0, "Lines said in rooms are kept this many days, then deleted (0: for ever)."),
         _whole_number("shout-min-letters", 1, "A line with at least this many letters, all capitals, is a shout."),
         _whole_number("shout-strikes", 1, "Shouts before a kick: earlier shouts are warned, this one is kicked."),
@@ -83,7 +84,7 @@ class Options(usage.Options):
         if self["web"] is not None:
             self["web"] = _endpoint("web", self["web"])
         self["logfile"] = _in_a_folder("logfile", self["logfile"])
-        if self["db"] != MEMORY:
+        if self["db"] != MEMORY and not is_postgresql(self["db"]):
             self["db"] = _in_a_folder("db", self["db"])
 
     def settings(self) -> Settings:
@@ -132,7 +133,7 @@ def makeService(options: Options, reactor=None) -> ServerService:
     if reactor is None:
         from twisted.internet import reactor
     settings = options.settings()
-    store = SqliteStore(options["db"], reactor, settings.history_days)
+    store = make_store(options["db"], reactor, settings.history_days)
     passwords = ThreadedPasswords(reactor)
     hall = Hall(reactor, settings, store=store, passwords=passwords)
     connections = Connections(settings.max_per_ip)  # telnet and web together

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
 ALL_ROOMS = "*"  # the room of a line said to every room (/all)
+SLOTS = 256  # processes that may share one store at once: an event id ends in its process's slot (0..SLOTS-1)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Mute:
 
 class Store(Protocol):
     epoch: str  # names this history: event ids only grow within one epoch
+    slot: int  # this process's place among those sharing the store, from open() on: no two live ones share it
 
     # Before the server takes connections (may read at once).
 

@@ -11,6 +11,8 @@ from chatroom.store.interface import ALL_ROOMS, Account, Ban, Mute, StoredLine
 
 
 class MemoryStore:
+    slot = 0  # nothing shared
+
     def __init__(self) -> None:
         self.epoch = secrets.token_hex(8)
         self._lines: list[StoredLine] = []

@@ -1,16 +1,11 @@
 """The store in one SQLite file, written on a thread of its own so the reactor never waits on the disk.
 
-Lines are appended to a queue on the reactor thread and written by the store's
-thread in batches, a transaction every FLUSH_SECONDS at most: on disk within a
-second of being said. Reads someone waits for (a room's history, a registered
-name) run on the same thread, after the lines queued before them, and answer
-through a Deferred on the reactor thread.
-
-The file is in WAL mode with synchronous=NORMAL: a committed batch survives the
-server being killed (kill -9); only a power cut can lose the last moments.
-If the file cannot be written (disk full, file or folder gone), chat goes on,
-the log says so once, the lines wait in memory (up to MAX_WAITING), and
-writing resumes when it can -- into a new file, if the old one was removed.
+How lines are queued, written in batches and read is queued.py's, shared with
+the PostgreSQL store. The file is in WAL mode with synchronous=NORMAL: a
+committed batch survives the server being killed (kill -9); only a power cut
+can lose the last moments. If the file cannot be written (disk full, file or
+folder gone), chat goes on, the log says so once, the lines wait in memory,
+and writing resumes when it can -- into a new file, if the old one was removed.
 
 The schema is SQL in files beside this module: schema/vN.sql is the whole
 schema at version N, for a new file (made under a temporary name, then renamed
@@ -23,31 +18,22 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, ClassVar
 
 from loguru import logger
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 
 from chatroom.store.interface import ALL_ROOMS, Account, Ban, Mute, StoredLine
+from chatroom.store.queued import QueuedStore
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorFromThreads
 
 LATEST = 3  # the schema version this code writes; schema/v3.sql
 MEMORY = ":memory:"
-FLUSH_SECONDS = 0.2  # the longest a said line waits before it is written
-BATCH = 10_000  # lines in one transaction at most
-MAX_WAITING = 100_000  # lines kept in memory while the file cannot be written; older ones are dropped
-PRUNE_SECONDS = 3600  # how often lines older than --history-days are deleted
-
-T = TypeVar("T")
 
 _LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
 _ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created, operator"
@@ -56,30 +42,22 @@ _MUTE_COLUMNS = "name_key, name, by, reason, since, until"
 
 
 class StoreError(Exception):
-    """The file cannot be used at all (not a database, from a newer version, ...): the server does not start."""
+    """The store cannot be used at all (not a database, from a newer version, ...): the server does not start."""
 
 
 def schema(name: str) -> str:
     return (resources.files("chatroom.store") / "schema" / name).read_text(encoding="utf-8")
 
 
-class SqliteStore:
+class SqliteStore(QueuedStore):
+    errors: ClassVar = (sqlite3.Error, OSError)
+    slot = 0  # one server process per file
+
     def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30):
-        self.path = path
-        self.reactor = reactor
-        self.history_days = history_days
+        super().__init__(reactor, history_days)
+        self.path = self.where = path
         self.epoch = ""
-        self._connection: sqlite3.Connection | None = None
         self._inode: int | None = None
-        self._pending: deque[StoredLine] = deque()  # appended by the reactor, taken by the store's thread
-        self._calls: deque[tuple[Callable[[sqlite3.Connection], Any], Deferred]] = deque()
-        self._wake = threading.Event()
-        self._stopping = False
-        self._closed: Deferred[None] = Deferred()
-        self._thread: threading.Thread | None = None
-        self._failing = False
-        self._dropped = 0
-        self._pruned_at = 0.0
 
     # Opening, before the server takes connections.
 
@@ -112,26 +90,7 @@ class SqliteStore:
         ).fetchall()
         return [StoredLine(*row) for row in rows]
 
-    def start(self) -> None:
-        """From now on the store's own thread does all the reading and writing."""
-        self._thread = threading.Thread(target=self._run, name="chatroom-store", daemon=True)
-        self._thread.start()
-
-    def close(self) -> Deferred[None]:
-        """Write what is queued, then close; fires on the reactor thread once done."""
-        if self._thread is None:
-            if self._connection is not None:
-                self._connection.close()
-            self._closed.callback(None)
-        else:
-            self._stopping = True
-            self._wake.set()
-        return self._closed
-
     # While it serves: called on the reactor thread.
-
-    def append(self, line: StoredLine) -> None:
-        self._pending.append(line)
 
     def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
         def read(connection: sqlite3.Connection) -> list[StoredLine]:
@@ -174,88 +133,13 @@ class SqliteStore:
     def lift_mute(self, key: str) -> Deferred[None]:
         return self._call(lambda connection: lift_mute(connection, key))
 
-    def _call(self, work: Callable[[sqlite3.Connection], T]) -> Deferred[T]:
-        answer: Deferred[T] = Deferred()
-        self._calls.append((work, answer))
-        self._wake.set()
-        return answer
+    # The store's thread (queued.py).
 
-    # The store's thread.
+    def _insert(self, rows: list[tuple]) -> None:
+        with self._connection:
+            self._connection.executemany(f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait(FLUSH_SECONDS)
-            self._wake.clear()
-            self._write_lines()
-            self._answer_calls()
-            if time.time() - self._pruned_at > PRUNE_SECONDS:
-                self._guarded(self._prune)
-            if self._stopping and not self._calls:
-                break
-        self._write_lines()
-        if self._connection is not None:
-            self._connection.close()
-        self.reactor.callFromThread(self._closed.callback, None)
-
-    def _write_lines(self) -> None:
-        while self._pending and self._write_batch():
-            pass
-
-    def _write_batch(self) -> bool:
-        """Write up to BATCH queued lines in one transaction; False if they could not be written."""
-        batch = [self._pending.popleft() for _ in range(min(len(self._pending), BATCH))]
-        rows = [
-            (line.id, line.time, line.room, line.room_key, line.kind, line.speaker, line.colour, line.text)
-            for line in batch
-        ]
-
-        def write() -> None:
-            with self._connection:
-                self._connection.executemany(
-                    f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
-                )
-
-        if self._guarded(write):
-            return True
-        self._pending.extendleft(reversed(batch))  # back in front, in order, for the next try
-        while len(self._pending) > MAX_WAITING:
-            self._pending.popleft()
-            self._dropped += 1
-        return False
-
-    def _answer_calls(self) -> None:
-        while self._calls:
-            work, answer = self._calls.popleft()
-            try:
-                self._check_file()
-                result = work(self._connection)
-            except Exception as problem:  # noqa: BLE001 -- whatever it was, the one who asked hears of it
-                self.reactor.callFromThread(answer.errback, Failure(problem))
-            else:
-                self.reactor.callFromThread(answer.callback, result)
-
-    def _guarded(self, work: Callable[[], None]) -> bool:
-        """Do `work` against the file; if the file cannot be written, say so once and carry on."""
-        try:
-            self._check_file()
-            work()
-        except (sqlite3.Error, OSError) as problem:
-            if not self._failing:
-                self._failing = True
-                logger.bind(event="store").error(
-                    "cannot write {}: {}; chat goes on, and said lines wait in memory until it can",
-                    self.path,
-                    problem,
-                )
-            return False
-        if self._failing:
-            self._failing = False
-            lost = f"; {self._dropped} lines were dropped meanwhile" if self._dropped else ""
-            logger.bind(event="store").warning("writing {} again{}", self.path, lost)
-            self._dropped = 0
-        return True
-
-    def _check_file(self) -> None:
+    def _ready(self) -> None:
         """If the file was removed or replaced under us, start a new one where it was (or fail, to try again)."""
         if self.path == MEMORY:
             return

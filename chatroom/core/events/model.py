@@ -21,11 +21,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, ClassVar
 
 from chatroom.core.events import terminal, web
+from chatroom.store.interface import SLOTS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from twisted.internet.interfaces import IReactorTime
 
     from chatroom.core.colours import Colour
+
+
+TICKS_PER_SECOND = 4000  # an id's time counts quarter-milliseconds: ids stay below 2**53 (a page's numbers) to 2200
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,25 +43,38 @@ class Stamp:
 
 
 class Stamper:
-    """Gives each new event the next number and the clock's time."""
+    """Gives each new event its number and the clock's time.
 
-    def __init__(self, clock: IReactorTime, first_id: int = 1):
+    A number is a time in ticks (TICKS_PER_SECOND), times SLOTS, plus the slot
+    of the process that made it (its store's: see chatroom/store/postgresql.py).
+    So numbers are unique across processes sharing a store, grow in the order
+    events happen in one process, and follow the clock across processes; a tick
+    is never reused (a burst of events runs ahead of the clock, which catches up)
+    and never goes back, even if the clock does. `follow` is how a process keeps
+    after what it has seen: a store's last line at start, another process's line.
+    """
+
+    def __init__(self, clock: IReactorTime, slot: Callable[[], int] = lambda: 0):
         self._clock = clock
-        self._next = first_id
+        self._slot = slot
+        self._tick = 0
 
     def __call__(self) -> Stamp:
-        stamp = Stamp(self._next, self._clock.seconds())
-        self._next += 1
-        return stamp
+        now = self._clock.seconds()
+        self._tick = max(self._tick + 1, int(now * TICKS_PER_SECOND))
+        return Stamp(self._tick * SLOTS + self._slot(), now)
 
     @property
     def last(self) -> int:
-        """The id of the last event stamped (0: none yet)."""
-        return self._next - 1
+        """No event stamped so far, here or followed, has a higher id (0: none yet).
 
-    def follow(self, last_id: int) -> None:
-        """Number on after `last_id` (the last line a store kept from before a restart)."""
-        self._next = max(self._next, last_id + 1)
+        The whole tick is counted, whatever the slot, so a line made later always has a higher id.
+        """
+        return self._tick * SLOTS + SLOTS - 1 if self._tick else 0
+
+    def follow(self, seen_id: int) -> None:
+        """Number on after `seen_id` (the last line a store kept from before a restart, or another process's)."""
+        self._tick = max(self._tick, seen_id // SLOTS)
 
 
 @dataclass(frozen=True, slots=True)
