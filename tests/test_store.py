@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.trial.unittest import TestCase
 
+from chatroom.core.archive import MISSED_MOST
+from chatroom.core.hall import HISTORY_MOST
 from chatroom.store.interface import ALL_ROOMS, Account, StoredLine
-from chatroom.store.sqlite import LATEST, SqliteStore, StoreError, schema
+from chatroom.store.sqlite import LATEST, MEMORY_KEPT, PENDING_MOST, SqliteStore, StoreError, schema
 
 
 def line(number: int, room: str = "lobby", text: str = "", when: float | None = None, kind: str = "chat"):
@@ -85,6 +88,40 @@ class StoreTests(TestCase):
         for number in range(1, 501):
             store.append(line(number))
         assert len(await store.lines("lobby", 1000)) == 500
+
+    async def test_a_flood_of_lines_waits_for_the_disk_in_bounded_memory_and_none_is_lost(self):
+        # Issue 15: 50,000 lines sent as fast as a client could (flood control off) piled up in the queue
+        # behind the store's thread, which wakes only every FLUSH_SECONDS, and the memory was never given back.
+        store = self.open()
+        count = 4 * PENDING_MOST // 480  # four times what may wait, in lines of 480 characters
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for number in range(1, count + 1):
+                store.append(line(number, text=f"{number:07} " + "x" * 472))  # each text its own string
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+        assert peak < 2 * PENDING_MOST  # a waiting line costs its text and less than as much again
+        await store.close()
+        assert rows(self.path, "SELECT count(*), min(id), max(id) FROM lines") == [(count, 1, count)]
+
+    async def test_a_memory_store_keeps_only_the_lines_a_reader_can_ask_for(self):
+        assert MEMORY_KEPT >= max(HISTORY_MOST, MISSED_MOST)  # /history's most, and a page's missed lines
+        store = SqliteStore(":memory:", reactor)
+        store.open()
+        store.start()
+        self.addCleanup(store.close)
+        rooms = ["lobby", "games", ALL_ROOMS, "lobby"]
+        for number in range(1, 3 * MEMORY_KEPT + 1):
+            room = rooms[number % 4]
+            store.append(line(number, room, kind="all" if room == ALL_ROOMS else "chat"))
+        count = "SELECT room_key, count(*) FROM lines GROUP BY room_key"
+        kept = dict(await store._call(lambda c: c.execute(count).fetchall()))
+        assert kept == {"lobby": MEMORY_KEPT, "games": 3 * MEMORY_KEPT // 4, ALL_ROOMS: 3 * MEMORY_KEPT // 4}
+        said_in_lobby = [n for n in range(1, 3 * MEMORY_KEPT + 1) if rooms[n % 4] in ("lobby", ALL_ROOMS)]
+        lobby = await store.lines("lobby", MEMORY_KEPT)
+        assert [found.id for found in lobby] == said_in_lobby[-MEMORY_KEPT:]  # its own and every room's, in order
 
     async def test_accounts_are_saved_changed_and_deleted(self):
         store = self.open()

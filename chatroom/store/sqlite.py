@@ -1,10 +1,17 @@
-"""The store in one SQLite file, written on a thread of its own so the reactor never waits on the disk.
+"""The store in one SQLite file, written on a thread of its own so the reactor waits on the disk only to slow a flood.
 
 Lines are appended to a queue on the reactor thread and written by the store's
 thread in batches, a transaction every FLUSH_SECONDS at most: on disk within a
 second of being said. Reads someone waits for (a room's history, a registered
 name) run on the same thread, after the lines queued before them, and answer
 through a Deferred on the reactor thread.
+
+The queue is bounded (PENDING_MOST, issue 15): a flood of lines wakes the
+thread at once, and past the bound the reactor waits for the thread to write a
+batch, so a flood goes at the disk's pace instead of piling up in memory, and
+nothing said is dropped while the file can be written. A `:memory:` store keeps
+only the last `kept` lines of each room (MEMORY_KEPT: the most any read asks
+for), not everything said since it started.
 
 The file is in WAL mode with synchronous=NORMAL: a committed batch survives the
 server being killed (kill -9); only a power cut can lose the last moments.
@@ -47,6 +54,14 @@ BATCH = 10_000  # lines in one transaction at most
 MAX_WAITING = 100_000  # lines kept in memory while the file cannot be written; older ones are dropped
 PRUNE_SECONDS = 3600  # how often lines older than --history-days are deleted
 
+# Issue 15 (memory under a flood): the queue behind the store's thread is bounded. A queued line is counted as
+# its text's length plus LINE_COST (the row's tuple, its id, time and room key), about the bytes it holds.
+PENDING_MOST = 2 * 1024 * 1024  # queued at most; past it the reactor waits for the thread (see _catch_up)
+WAKE_AT = PENDING_MOST // 8  # queued, the thread is woken at once rather than at its next FLUSH_SECONDS
+LINE_COST = 256
+CATCH_UP_SECONDS = 1.0  # the longest the reactor waits for a batch; a disk slower than that is not waited for
+MEMORY_KEPT = 500  # lines of each room a :memory: store keeps: /history's most and a page's missed lines (500 each)
+
 T = TypeVar("T")
 
 _LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
@@ -64,14 +79,22 @@ def schema(name: str) -> str:
 
 
 class SqliteStore:
-    def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30):
+    def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30, kept: int = MEMORY_KEPT):
         self.path = path
         self.reactor = reactor
         self.history_days = history_days
+        self.kept = kept  # lines of each room a :memory: store keeps
         self.epoch = ""
         self._connection: sqlite3.Connection | None = None
         self._inode: int | None = None
-        self._pending: deque[StoredLine] = deque()  # appended by the reactor, taken by the store's thread
+        # Lines as rows (compact tuples, not StoredLines): appended by the reactor, taken by the store's thread.
+        # What they cost is counted on each side, each counter written by one thread only: queued minus written
+        # is what waits in memory (lines being written included).
+        self._pending: deque[tuple] = deque()
+        self._queued = 0  # by the reactor
+        self._written = 0  # by the store's thread: written, or dropped while the file cannot be written
+        self._caught_up = threading.Event()  # set by the store's thread after each batch written
+        self._caught_up.set()
         self._calls: deque[tuple[Callable[[sqlite3.Connection], Any], Deferred]] = deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -131,7 +154,34 @@ class SqliteStore:
     # While it serves: called on the reactor thread.
 
     def append(self, line: StoredLine) -> None:
-        self._pending.append(line)
+        self._pending.append(
+            (line.id, line.time, line.room, line.room_key, line.kind, line.speaker, line.colour, line.text)
+        )
+        self._queued += len(line.text) + LINE_COST
+        waiting = self._queued - self._written
+        if waiting > WAKE_AT and not self._wake.is_set():
+            self._wake.set()
+        if waiting > PENDING_MOST:
+            self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Wait for the store's thread to write what is queued: a flood goes at the disk's pace, in bounded memory.
+
+        A batch of PENDING_MOST takes milliseconds to write. If one takes longer
+        than CATCH_UP_SECONDS (a stalled disk), the reactor goes on without
+        waiting again until the thread has written a batch; while the file cannot
+        be written at all, lines wait in memory (up to MAX_WAITING) instead.
+        """
+        while (
+            self._queued - self._written > PENDING_MOST
+            and self._caught_up.is_set()
+            and not self._failing
+            and self._thread is not None
+            and not self._stopping
+        ):
+            self._caught_up.clear()
+            self._wake.set()
+            self._caught_up.wait(CATCH_UP_SECONDS)
 
     def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
         def read(connection: sqlite3.Connection) -> list[StoredLine]:
@@ -200,24 +250,33 @@ class SqliteStore:
     def _write_batch(self) -> bool:
         """Write up to BATCH queued lines in one transaction; False if they could not be written."""
         batch = [self._pending.popleft() for _ in range(min(len(self._pending), BATCH))]
-        rows = [
-            (line.id, line.time, line.room, line.room_key, line.kind, line.speaker, line.colour, line.text)
-            for line in batch
-        ]
 
         def write() -> None:
             with self._connection:
                 self._connection.executemany(
-                    f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+                    f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch
                 )
+                if self.path == MEMORY:
+                    self._forget_old_lines({row[3] for row in batch})
 
         if self._guarded(write):
+            self._written += sum(len(row[7]) for row in batch) + LINE_COST * len(batch)
+            self._caught_up.set()
             return True
         self._pending.extendleft(reversed(batch))  # back in front, in order, for the next try
         while len(self._pending) > MAX_WAITING:
-            self._pending.popleft()
+            self._written += len(self._pending.popleft()[7]) + LINE_COST
             self._dropped += 1
         return False
+
+    def _forget_old_lines(self, room_keys: set[str]) -> None:
+        """A :memory: store keeps the last `kept` lines of each room, so a long run does not keep all it heard."""
+        for key in room_keys:
+            self._connection.execute(
+                "DELETE FROM lines WHERE room_key = ? AND id <= "
+                "(SELECT id FROM lines WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (key, key, self.kept),
+            )
 
     def _answer_calls(self) -> None:
         while self._calls:
