@@ -14,6 +14,7 @@ back to it, so only the member is what differs between the cases:
     reader   the member reads everything; the run ends when it has every line
     silent   the member never reads (4 KiB receive buffer): the server cuts it
              off at --max-backlog-kib; the run ends when the talker has its lines
+             (shown as "(cut off)" beside the run, from the server's log)
     memory   as reader, with --db :memory: (a checkout without a store has no
              --db option and runs as reader)
 
@@ -21,7 +22,9 @@ The server's RSS is read from /proc: before the flood (after the logins),
 its peak during the flood (VmHWM, reset at the start), and after settling
 (--settle seconds after the last line arrived, for the store's thread to
 write what it had). Each figure is the median of --runs runs, in MiB of
-growth over "before". Every phase has a time limit (--timeout); a run that
+growth over "before". --floods N sends N floods one after another (each
+once the last has arrived) into the same server: growth that does not add
+up from one flood to the next is a bound, not a leak. Every phase has a time limit (--timeout); a run that
 hits it is reported as such.
 """
 
@@ -105,11 +108,15 @@ def one_run(checkout: Path, case: str, args) -> dict:
         server.reset_peak_rss()
         started = time.monotonic()
         chunk = line * 100
-        for _ in range(args.lines // 100):
-            talker.sendall(chunk)
-        talker.sendall(line * (args.lines % 100))
+        for flood in range(args.floods):
+            for _ in range(args.lines // 100):
+                talker.sendall(chunk)
+            talker.sendall(line * (args.lines % 100))
+            if flood + 1 < args.floods:  # the next flood once this one has arrived
+                arrived = (flood + 1) * args.lines
+                wait_for(lambda arrived=arrived: all(c.lines >= arrived for c in counters), args.timeout)
         sent = time.monotonic() - started
-        done = wait_for(lambda: all(c.lines >= args.lines for c in counters), args.timeout)
+        done = wait_for(lambda: all(c.lines >= args.floods * args.lines for c in counters), args.timeout)
         took = time.monotonic() - started
         time.sleep(args.settle)
         after = server.rss_kib()
@@ -127,6 +134,8 @@ def one_run(checkout: Path, case: str, args) -> dict:
             counter.stop.set()
         member.close()
         talker.close()
+        server.stop()
+        result["cut_off"] = "member cut off" in server.log_text()
         return result
 
 
@@ -135,6 +144,7 @@ def main() -> None:
     parser.add_argument("--checkouts", default=str(REPO), help="comma-separated checkouts to run (default: this one)")
     parser.add_argument("--cases", default="reader,silent,memory", help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--floods", type=int, default=1, help="floods one after another into the same server")
     parser.add_argument("--size", type=int, default=490, help="bytes in a line, its newline included")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after the last line before 'after'")
@@ -144,8 +154,8 @@ def main() -> None:
     cases = [c for c in args.cases.split(",") if c]
     if unknown := set(cases) - set(CASES):
         parser.error(f"unknown cases: {', '.join(sorted(unknown))}")
-    print(f"{args.lines} lines of {args.size} bytes ({args.lines * args.size / 1e6:.1f} MB), {args.runs} runs each; "
-          "RSS growth of the server in MiB, medians")  # fmt: skip
+    size = f"{args.lines} lines of {args.size} bytes ({args.lines * args.size / 1e6:.1f} MB)"
+    print(f"{args.floods} x {size}, {args.runs} runs each; RSS growth of the server in MiB, medians")
     print(f"{'checkout':<28} {'case':<7} {'before':>7} {'peak':>7} {'after':>7} {'seconds':>8}  runs (after)")
     for case in cases:
         runs: dict[Path, list[dict]] = {checkout: [] for checkout in checkouts}
@@ -162,7 +172,10 @@ def main() -> None:
 
 def report(checkout: Path, case: str, runs: list[dict]) -> None:
     median = {key: statistics.median(r[key] for r in runs) for key in ("before", "peak", "after", "seconds")}
-    each = " ".join(f"{r['after']:.1f}" + ("(timed out)" if r["timed_out"] else "") for r in runs)
+    each = " ".join(
+        f"{r['after']:.1f}" + ("(timed out)" if r["timed_out"] else "") + ("(cut off)" if r["cut_off"] else "")
+        for r in runs
+    )
     name = str(checkout) if len(str(checkout)) <= 28 else "..." + str(checkout)[-25:]
     print(f"{name:<28} {case:<7} {median['before']:7.1f} {median['peak']:+7.1f} {median['after']:+7.1f} "
           f"{median['seconds']:8.1f}  {each}", flush=True)  # fmt: skip
