@@ -18,6 +18,7 @@ from twisted.trial.unittest import TestCase
 
 from chatroom.core.archive import MISSED_MOST
 from chatroom.core.hall import HISTORY_MOST
+from chatroom.store import sqlite as sqlite_store
 from chatroom.store.interface import ALL_ROOMS, Account, StoredLine
 from chatroom.store.sqlite import LATEST, MEMORY_KEPT, PENDING_MOST, SqliteStore, StoreError, schema
 
@@ -105,6 +106,19 @@ class StoreTests(TestCase):
         assert peak < 2 * PENDING_MOST  # a waiting line costs its text and less than as much again
         await store.close()
         assert rows(self.path, "SELECT count(*), min(id), max(id) FROM lines") == [(count, 1, count)]
+
+    async def test_a_stalled_disk_slows_a_flood_once_then_lines_wait_in_memory(self):
+        self.patch(sqlite_store, "CATCH_UP_SECONDS", 0.2)
+        store = self.open()
+        stalled = store._call(lambda connection: time.sleep(1.5))  # the store's thread is busy for 1.5 s
+        count = 3 * PENDING_MOST // 480
+        started = time.monotonic()
+        for number in range(1, count + 1):
+            store.append(line(number, text=f"{number:07} " + "x" * 472))
+        assert time.monotonic() - started < 1.0  # waited once, 0.2 s, not at every line nor for the whole stall
+        await stalled
+        await store.close()
+        assert rows(self.path, "SELECT count(*) FROM lines") == [(count,)]
 
     async def test_a_memory_store_keeps_only_the_lines_a_reader_can_ask_for(self):
         assert MEMORY_KEPT >= max(HISTORY_MOST, MISSED_MOST)  # /history's most, and a page's missed lines
