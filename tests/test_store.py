@@ -94,7 +94,7 @@ class StoreTests(TestCase):
         # Issue 15: 50,000 lines sent as fast as a client could (flood control off) piled up in the queue
         # behind the store's thread, which wakes only every FLUSH_SECONDS, and the memory was never given back.
         store = self.open()
-        count = 4 * PENDING_MOST // 480  # four times what may wait, in lines of 480 characters
+        count = 16 * PENDING_MOST // 480  # far more than may wait, in lines of 480 characters
         tracemalloc.start()
         try:
             before = tracemalloc.get_traced_memory()[0]
