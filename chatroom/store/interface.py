@@ -2,8 +2,9 @@
 
 Small on purpose: a store for several server processes (Redis, say) would
 implement these and nothing in the hall would change. Writes do not wait
-(`append` queues the line; only a flood is slowed to the store's pace); reads that someone waits for return Deferreds,
-so the reactor never waits on a disk.
+(`append` queues the line; only a flood is slowed to the store's pace);
+reads that someone waits for return Deferreds, so the reactor never waits
+on a disk.
 """
 
 from __future__ import annotations
