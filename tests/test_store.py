@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,11 @@ from chatroom.store.postgresql import _read as pg_rows
 from chatroom.store.postgresql import connect as postgresql_connect
 from chatroom.store.postgresql import schema as pg_schema
 from chatroom.store.queued import row_of
-from chatroom.store.sqlite import LATEST, SqliteStore, StoreError, schema
+from chatroom.core.archive import MISSED_MOST
+from chatroom.core.hall import HISTORY_MOST
+from chatroom.store import queued
+from chatroom.store.queued import PENDING_MOST
+from chatroom.store.sqlite import LATEST, MEMORY_KEPT, SqliteStore, StoreError, schema
 from postgresql_cluster import free_port
 
 
@@ -61,6 +66,10 @@ class LogLines:
 
 class StoreContract:
     """What every store does. A subclass opens its store (`make`) and reads what it wrote (`rows`)."""
+
+    # The most a flood may hold, in PENDING_MOSTs: a waiting line costs its text and less than as much again,
+    # and a store that sends a batch as one query holds that query's text too while it writes.
+    flood_peak = 2
 
     def setUp(self):
         self.log = LogLines()
@@ -114,6 +123,36 @@ class StoreContract:
         for number in range(1, 501):
             store.append(line(number))
         assert len(await store.lines("lobby", 1000)) == 500
+
+    async def test_a_flood_of_lines_waits_for_the_disk_in_bounded_memory_and_none_is_lost(self):
+        # Issue 15: 50,000 lines sent as fast as a client could (flood control off) piled up in the queue
+        # behind the store's thread, which wakes only every FLUSH_SECONDS, and the memory was never given back.
+        store = self.open()
+        count = 16 * PENDING_MOST // 480  # far more than may wait, in lines of 480 characters
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for number in range(1, count + 1):
+                store.append(line(number, text=f"{number:07} " + "x" * 472))  # each text its own string
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+        assert peak < self.flood_peak * PENDING_MOST
+        await store.close()
+        assert self.rows("SELECT count(*), min(id), max(id) FROM lines") == [(count, 1, count)]
+
+    async def test_a_stalled_disk_slows_a_flood_once_then_lines_wait_in_memory(self):
+        self.patch(queued, "CATCH_UP_SECONDS", 0.2)
+        store = self.open()
+        stalled = store._call(lambda connection: time.sleep(1.5))  # the store's thread is busy for 1.5 s
+        count = 3 * PENDING_MOST // 480
+        started = time.monotonic()
+        for number in range(1, count + 1):
+            store.append(line(number, text=f"{number:07} " + "x" * 472))
+        assert time.monotonic() - started < 1.0  # waited once, 0.2 s, not at every line nor for the whole stall
+        await stalled
+        await store.close()
+        assert self.rows("SELECT count(*) FROM lines") == [(count,)]
 
     async def test_accounts_are_saved_changed_and_deleted(self):
         store = self.open()
@@ -191,6 +230,23 @@ class SqliteStoreTests(StoreContract, TestCase):
 
     def rows(self, query: str = "SELECT id, text FROM lines ORDER BY id") -> list[tuple]:
         return rows(self.path, query)
+
+    async def test_a_memory_store_keeps_only_the_lines_a_reader_can_ask_for(self):
+        assert MEMORY_KEPT >= max(HISTORY_MOST, MISSED_MOST)  # /history's most, and a page's missed lines
+        store = SqliteStore(":memory:", reactor)
+        store.open()
+        store.start()
+        self.addCleanup(store.close)
+        rooms = ["lobby", "games", ALL_ROOMS, "lobby"]
+        for number in range(1, 3 * MEMORY_KEPT + 1):
+            room = rooms[number % 4]
+            store.append(line(number, room, kind="all" if room == ALL_ROOMS else "chat"))
+        count = "SELECT room_key, count(*) FROM lines GROUP BY room_key"
+        kept = dict(await store._call(lambda c: c.execute(count).fetchall()))
+        assert kept == {"lobby": MEMORY_KEPT, "games": 3 * MEMORY_KEPT // 4, ALL_ROOMS: 3 * MEMORY_KEPT // 4}
+        said_in_lobby = [n for n in range(1, 3 * MEMORY_KEPT + 1) if rooms[n % 4] in ("lobby", ALL_ROOMS)]
+        lobby = await store.lines("lobby", MEMORY_KEPT)
+        assert [found.id for found in lobby] == said_in_lobby[-MEMORY_KEPT:]  # its own and every room's, in order
 
     async def test_a_file_that_cannot_be_written_is_said_once_and_written_once_it_can(self):
         store = self.open()
@@ -302,6 +358,7 @@ def test_memory_keeps_nothing_on_disk(tmp_path, monkeypatch):
 
 
 class PostgresStoreTests(StoreContract, TestCase):
+    flood_peak = 6  # a batch goes as one JSON array, the driver holds the query made of it, and it is slower
     """The same, on a database of the test's own in the test run's PostgreSQL (conftest.py)."""
 
     @pytest.fixture(autouse=True)

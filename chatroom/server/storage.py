@@ -24,13 +24,14 @@ def is_postgresql(db: str) -> bool:
     return db.startswith(("postgresql://", "postgres://"))
 
 
-def make_store(db: str, reactor: IReactorFromThreads, history_days: int) -> SqliteStore | PostgresStore:
-    """The store --db names: a PostgreSQL database for a postgresql:// URL, else a SQLite file (or :memory:)."""
+def make_store(db: str, reactor: IReactorFromThreads, history_days: int, kept: int) -> SqliteStore | PostgresStore:
+    """The store --db names: a PostgreSQL database for a postgresql:// URL, else a SQLite file (or :memory:,
+    which keeps `kept` lines of each room)."""
     if is_postgresql(db):
         from chatroom.store.postgresql import PostgresStore  # psycopg2 is imported only for a server that uses it
 
         return PostgresStore(db, reactor, history_days)
-    return SqliteStore(db, reactor, history_days)
+    return SqliteStore(db, reactor, history_days, kept)
 
 
 class StoreService(Service):

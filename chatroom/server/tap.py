@@ -19,7 +19,7 @@ from chatroom.server.chatlog import LogService
 from chatroom.server.passwords import ThreadedPasswords
 from chatroom.server.service import ChatService, SanctionsRefresh
 from chatroom.server.storage import StoreService, is_postgresql, make_store
-from chatroom.store.sqlite import MEMORY
+from chatroom.store.sqlite import MEMORY, MEMORY_KEPT
 
 DEFAULT_PORT = 10001
 LISTEN_BACKLOG = 1024  # Twisted's default of 50 overflows when a class logs in at once
@@ -133,7 +133,8 @@ def makeService(options: Options, reactor=None) -> ServerService:
     if reactor is None:
         from twisted.internet import reactor
     settings = options.settings()
-    store = make_store(options["db"], reactor, settings.history_days)
+    # A :memory: store keeps what a room shows newcomers (--history) and what /history may ask for.
+    store = make_store(options["db"], reactor, settings.history_days, max(MEMORY_KEPT, settings.history))
     passwords = ThreadedPasswords(reactor)
     hall = Hall(reactor, settings, store=store, passwords=passwords)
     connections = Connections(settings.max_per_ip)  # telnet and web together

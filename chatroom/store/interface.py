@@ -1,9 +1,10 @@
 """What the hall may ask of a store, and the records it keeps.
 
 Small on purpose: a store for several server processes (Redis, say) would
-implement these and nothing in the hall would change. Writes never block
-(`append` queues the line); reads that someone waits for return Deferreds,
-so the reactor never waits on a disk.
+implement these and nothing in the hall would change. Writes do not wait
+(`append` queues the line; only a flood is slowed to the store's pace);
+reads that someone waits for return Deferreds, so the reactor never waits
+on a disk.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class Store(Protocol):
     # While it serves.
 
     def append(self, line: StoredLine) -> None:
-        """Keep a line; never blocks. It is on disk within a second."""
+        """Keep a line; does not wait on the disk, except that a store may slow a flood to the pace it writes
+        at rather than hold an unbounded queue (issue 15). It is on disk within a second."""
 
     def lines(self, room_key: str, limit: int, after: int = 0) -> Deferred[list[StoredLine]]:
         """The last `limit` lines of a room with ids above `after`, oldest first.

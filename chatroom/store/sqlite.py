@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 LATEST = 3  # the schema version this code writes; schema/v3.sql
 MEMORY = ":memory:"
+MEMORY_KEPT = 500  # lines of each room a :memory: store keeps: /history's most and a page's missed lines (500 each)
 
 _LINE_COLUMNS = "id, time, room, room_key, kind, speaker, colour, text"
 _ACCOUNT_COLUMNS = "name_key, name, password_hash, colour, created, operator"
@@ -53,9 +54,10 @@ class SqliteStore(QueuedStore):
     errors: ClassVar = (sqlite3.Error, OSError)
     slot = 0  # one server process per file
 
-    def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30):
+    def __init__(self, path: str, reactor: IReactorFromThreads, history_days: int = 30, kept: int = MEMORY_KEPT):
         super().__init__(reactor, history_days)
         self.path = self.where = path
+        self.kept = kept  # lines of each room a :memory: store keeps, not everything said since it started
         self.epoch = ""
         self._inode: int | None = None
 
@@ -138,6 +140,17 @@ class SqliteStore(QueuedStore):
     def _insert(self, rows: list[tuple]) -> None:
         with self._connection:
             self._connection.executemany(f"INSERT INTO lines ({_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if self.path == MEMORY:
+                self._forget_old_lines({row[3] for row in rows})
+
+    def _forget_old_lines(self, room_keys: set[str]) -> None:
+        """A :memory: store keeps the last `kept` lines of each room, so a long run does not keep all it heard."""
+        for key in room_keys:
+            self._connection.execute(
+                "DELETE FROM lines WHERE room_key = ? AND id <= "
+                "(SELECT id FROM lines WHERE room_key = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (key, key, self.kept),
+            )
 
     def _ready(self) -> None:
         """If the file was removed or replaced under us, start a new one where it was (or fail, to try again)."""
